@@ -1,0 +1,92 @@
+"""Bulk SQL for the metrics tables: series upsert, point insert (COPY on Postgres), summary merge, reads."""
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import Float, and_, bindparam, case, cast, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from db.models import MetricPoint, MetricSeries
+
+PointRow = tuple[int, int, int, float]  # series_id, step, ts, value
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def ensure_series(session: Session, run_pk: int, keys: list[str]) -> dict[str, int]:
+    """Return {key: series_id}, creating missing series (race-safe with ON CONFLICT DO NOTHING)."""
+    ids = _series_ids(session, run_pk, keys)
+    missing = [k for k in keys if k not in ids]
+    if missing:
+        maker = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+        stmt = maker(MetricSeries).values([{"run_pk": run_pk, "key": k, "count": 0} for k in missing])
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["run_pk", "key"]))
+        ids.update(_series_ids(session, run_pk, missing))
+    return ids
+
+
+def _series_ids(session: Session, run_pk: int, keys: list[str]) -> dict[str, int]:
+    stmt = select(MetricSeries.key, MetricSeries.id).where(MetricSeries.run_pk == run_pk, MetricSeries.key.in_(keys))
+    return dict(session.execute(stmt).all())
+
+
+def insert_points(session: Session, rows: list[PointRow]) -> None:
+    """One bulk insert: COPY on Postgres, executemany on SQLite."""
+    if _dialect(session) == "postgresql":
+        buffer = io.StringIO("".join(f"{s}\t{st}\t{t}\t{v!r}\n" for s, st, t, v in rows))
+        dbapi_conn = session.connection().connection.dbapi_connection
+        with dbapi_conn.cursor() as cursor:
+            cursor.copy_expert("COPY metric_points (series_id, step, ts, value) FROM STDIN", buffer)
+        return
+    session.execute(insert(MetricPoint), [{"series_id": s, "step": st, "ts": t, "value": v} for s, st, t, v in rows])
+
+
+def merge_summaries(session: Session, batches: list[dict]) -> None:
+    """Fold each key's batch aggregates into its summary row, in SQL, so concurrent batches compose."""
+    s = MetricSeries
+    lower = or_(s.min_value.is_(None), bindparam("bmin") < s.min_value)
+    higher = or_(s.max_value.is_(None), bindparam("bmax") > s.max_value)
+    later = or_(bindparam("blast_step") > s.last_step,
+                and_(bindparam("blast_step") == s.last_step, bindparam("blast_ts") >= s.last_ts))
+    stmt = (update(s).where(s.id == bindparam("sid")).values(
+        count=s.count + bindparam("n"),
+        min_value=case((lower, bindparam("bmin")), else_=s.min_value),
+        min_step=case((lower, bindparam("bmin_step")), else_=s.min_step),
+        max_value=case((higher, bindparam("bmax")), else_=s.max_value),
+        max_step=case((higher, bindparam("bmax_step")), else_=s.max_step),
+        last_value=case((later, bindparam("blast")), else_=s.last_value),
+        last_ts=case((later, bindparam("blast_ts")), else_=s.last_ts),
+        last_step=case((later, bindparam("blast_step")), else_=s.last_step)))
+    session.connection().execute(stmt, batches)
+
+
+def page(session: Session, series_id: int, after: tuple[int, int] | None, limit: int) -> list[tuple]:
+    p = MetricPoint
+    stmt = select(p.step, p.ts, p.value).where(p.series_id == series_id)
+    if after is not None:
+        stmt = stmt.where(tuple_(p.step, p.ts) > tuple_(literal(after[0]), literal(after[1])))
+    return [tuple(r) for r in session.execute(stmt.order_by(p.step, p.ts).limit(limit)).all()]
+
+
+def buckets(session: Session, series_id: int, n: int) -> list[tuple]:
+    """(step_start, step_end, min, max, last, count) per bucket of equal step width, at most n buckets."""
+    p = MetricPoint
+    lo, hi = session.execute(select(func.min(p.step), func.max(p.step)).where(p.series_id == series_id)).one()
+    if lo is None:
+        return []
+    span = float(hi - lo + 1)
+    bucket = cast(func.floor((p.step - lo) * (n / span)), Float).label("b")
+    inner = select(p.step, p.ts, p.value, bucket).where(p.series_id == series_id).subquery()
+    ranked = select(inner, func.row_number().over(partition_by=inner.c.b,
+                                                  order_by=(inner.c.step.desc(), inner.c.ts.desc())).label("rn"),
+                    func.min(inner.c.value).over(partition_by=inner.c.b).label("mn"),
+                    func.max(inner.c.value).over(partition_by=inner.c.b).label("mx"),
+                    func.min(inner.c.step).over(partition_by=inner.c.b).label("lo"),
+                    func.count().over(partition_by=inner.c.b).label("cnt")).subquery()
+    stmt = (select(ranked.c.lo, ranked.c.step, ranked.c.mn, ranked.c.mx, ranked.c.value, ranked.c.cnt)
+            .where(ranked.c.rn == 1).order_by(ranked.c.lo))
+    return [tuple(r) for r in session.execute(stmt).all()]

@@ -1,0 +1,35 @@
+"""Metric series (one per run and key, holding the running summary) and their narrow point rows."""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models.base import Base
+
+
+class MetricSeries(Base):
+    """Summary of one metric of one run: updated in the same transaction as every insert of its points."""
+
+    __tablename__ = "metric_series"
+    __table_args__ = (UniqueConstraint("run_pk", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(250), index=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_step: Mapped[int] = mapped_column(BigInteger, default=-(2**62))
+    last_ts: Mapped[int] = mapped_column(BigInteger, default=0)
+    min_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    min_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    max_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class MetricPoint(Base):
+    """One logged value. (series, step, timestamp) is the key, so a replayed batch cannot double-count."""
+
+    __tablename__ = "metric_points"
+    series_id: Mapped[int] = mapped_column(ForeignKey("metric_series.id", ondelete="CASCADE"), primary_key=True)
+    step: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)

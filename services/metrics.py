@@ -1,0 +1,169 @@
+"""Metric ingest (one transaction per batch, bulk insert, summaries kept in step) and metric reads."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db import metric_rows
+from db.models import MetricSeries, now_ms
+from services import audit, validation
+from services.access import require_run
+from services.context import Actor, Core
+from services.errors import Conflict, Invalid, NotFound
+from services.paging import Page, decode_cursor, encode_cursor
+from services.runs import ensure_writable
+
+MAX_POINTS_PER_REQUEST = 100_000
+MAX_HISTORY_PAGE = 25_000
+MAX_STEP = 2**53
+
+
+@dataclass(frozen=True)
+class Point:
+    key: str
+    value: float
+    step: int
+    ts: int
+
+
+def summary_dict(series: MetricSeries) -> dict:
+    return {"key": series.key, "last": series.last_value, "min": series.min_value, "max": series.max_value,
+            "count": series.count, "last_step": series.last_step if series.count else None,
+            "min_step": series.min_step, "max_step": series.max_step,
+            "last_timestamp": validation.iso(series.last_ts) if series.count else None}
+
+
+def points_from_steps(entries: Iterable[dict[str, Any]], default_ts: int | None = None) -> list[Point]:
+    """The seed's shape, one or many: [{"metrics": {key: value}, "step": n, "timestamp": t}, ...]."""
+    now = default_ts if default_ts is not None else now_ms()
+    points: list[Point] = []
+    seen: set[tuple[str, int]] = set()
+    for index, entry in enumerate(entries):
+        where = f"steps[{index}]"
+        step = _step(entry.get("step"), f"{where}.step")
+        ts = validation.timestamp_ms(entry.get("timestamp"), f"{where}.timestamp", now)
+        metrics = entry.get("metrics")
+        if not isinstance(metrics, dict) or not metrics:
+            raise Invalid(f"{where}.metrics must be a non-empty object of name → number", f"{where}.metrics")
+        for key, value in metrics.items():
+            validation.key(key, f"{where}.metrics")
+            if (key, step) in seen:
+                raise Invalid(f"metric {key!r} appears twice for step {step} in one batch", f"{where}.metrics.{key}")
+            seen.add((key, step))
+            points.append(Point(key, validation.finite(value, f"{where}.metrics.{key}"), step, ts))
+    _check_size(points)
+    return points
+
+
+def _step(value: Any, field: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(f"{field} must be a whole number", field)
+    if not -MAX_STEP < value < MAX_STEP:
+        raise Invalid(f"{field} is out of range", field)
+    return value
+
+
+def _check_size(points: list[Point]) -> None:
+    if not points:
+        raise Invalid("no metric values in the request", "metrics")
+    if len(points) > MAX_POINTS_PER_REQUEST:
+        raise Invalid(f"at most {MAX_POINTS_PER_REQUEST} metric values per request", "metrics")
+
+
+def log_points(core: Core, actor: Actor, run_id: str, points: list[Point]) -> dict:
+    """Store a batch atomically: points, summaries and one audit row; then bump versions and publish."""
+    _check_size(points)
+    with core.sessions() as session:
+        try:
+            with session.begin():
+                run = require_run(session, actor, run_id, "editor")
+                ensure_writable(run)
+                series_ids = metric_rows.ensure_series(session, run.pk, sorted({p.key for p in points}))
+                metric_rows.insert_points(session, [(series_ids[p.key], p.step, p.ts, p.value) for p in points])
+                metric_rows.merge_summaries(session, _batch_summaries(points, series_ids))
+                audit.record(session, actor, "metrics.log", "run", run_id, after={"points": len(points)})
+                experiment_id = run.experiment_id
+        except IntegrityError:
+            raise Conflict("some of these metric values were already logged at the same step and timestamp;"
+                           " nothing was written", "metrics") from None
+    core.bus.bump([f"run:{run_id}", f"exp:{experiment_id}"], _event(run_id, experiment_id, points))
+    return {"run_id": run_id, "accepted": len(points)}
+
+
+def _batch_summaries(points: list[Point], series_ids: dict[str, int]) -> list[dict]:
+    acc: dict[str, dict] = {}
+    for p in points:
+        s = acc.get(p.key)
+        if s is None:
+            acc[p.key] = {"sid": series_ids[p.key], "n": 1, "bmin": p.value, "bmin_step": p.step, "bmax": p.value,
+                          "bmax_step": p.step, "blast": p.value, "blast_step": p.step, "blast_ts": p.ts}
+            continue
+        s["n"] += 1
+        if p.value < s["bmin"]:
+            s["bmin"], s["bmin_step"] = p.value, p.step
+        if p.value > s["bmax"]:
+            s["bmax"], s["bmax_step"] = p.value, p.step
+        if (p.step, p.ts) >= (s["blast_step"], s["blast_ts"]):
+            s["blast"], s["blast_step"], s["blast_ts"] = p.value, p.step, p.ts
+    return sorted(acc.values(), key=lambda s: s["sid"])
+
+
+def _event(run_id: str, experiment_id: str, points: list[Point]) -> dict:
+    step = max(p.step for p in points)
+    latest = {p.key: p.value for p in points if p.step == step}
+    ts = max(p.ts for p in points)
+    return {"type": "metrics", "run_id": run_id, "experiment_id": experiment_id, "count": len(points),
+            "metrics": {"step": step, **latest}, "timestamp": validation.iso(ts)}
+
+
+def summaries(core: Core, actor: Actor, run_id: str) -> list[dict]:
+    with core.sessions() as session:
+        run = require_run(session, actor, run_id)
+        rows = session.execute(select(MetricSeries).where(MetricSeries.run_pk == run.pk)
+                               .order_by(MetricSeries.key)).scalars()
+        return [summary_dict(s) for s in rows]
+
+
+def _series(session: Session, actor: Actor, run_id: str, key: str) -> MetricSeries:
+    run = require_run(session, actor, run_id)
+    series = session.execute(select(MetricSeries).where(MetricSeries.run_pk == run.pk,
+                                                        MetricSeries.key == key)).scalar_one_or_none()
+    if series is None:
+        raise NotFound(f"run {run_id} has no metric {key!r}", "key")
+    return series
+
+
+def history(core: Core, actor: Actor, run_id: str, key: str, limit: int = 1000, cursor: str | None = None) -> Page:
+    """Raw points in (step, timestamp) order, paged by a keyset cursor."""
+    if not 1 <= limit <= MAX_HISTORY_PAGE:
+        raise Invalid(f"limit must be between 1 and {MAX_HISTORY_PAGE}", "limit")
+    after = decode_cursor(cursor)
+    position = (after.get("s"), after.get("t")) if after else None
+    if position is not None and not all(isinstance(v, int) for v in position):
+        raise Invalid("cursor is not one this server issued", "cursor")
+    with core.sessions() as session:
+        series = _series(session, actor, run_id, key)
+        rows = metric_rows.page(session, series.id, position, limit + 1)
+        total = series.count
+    items = [{"step": s, "timestamp": validation.iso(t), "value": v} for s, t, v in rows[:limit]]
+    more = len(rows) > limit
+    next_cursor = encode_cursor({"s": rows[limit - 1][0], "t": rows[limit - 1][1]}) if more else None
+    return Page(items=items, next_cursor=next_cursor, total=total, extra={"key": key})
+
+
+def downsampled(core: Core, actor: Actor, run_id: str, key: str, buckets: int = 1000) -> dict:
+    """≤ buckets rows of (step range, min, max, last) so spikes survive any history length."""
+    if not 1 <= buckets <= 10_000:
+        raise Invalid("buckets must be between 1 and 10000", "buckets")
+    with core.sessions() as session:
+        series = _series(session, actor, run_id, key)
+        rows = metric_rows.buckets(session, series.id, buckets) if series.count else []
+    return {"key": key, "count": series.count, "buckets": [
+        {"step_start": lo, "step_end": hi, "min": mn, "max": mx, "last": last, "count": n}
+        for lo, hi, mn, mx, last, n in rows]}
