@@ -16,7 +16,8 @@ from sqlalchemy.engine import make_url
 from api import register_api
 from api.common import CORE_KEY
 from api.errors import validation_response
-from auth import cli, guard
+from auth import cli, guard, web
+from callbacks import register_all
 from config import ConfigError, Settings, load_settings
 from db.engine import make_engine, make_session_factory, normalise_url
 from db.schema import SchemaError, upgrade
@@ -83,6 +84,7 @@ def _server(settings: Settings, core: Core) -> OpenAPI:
     server.config.update(SECRET_KEY=_secret_key(settings), MAX_CONTENT_LENGTH=settings.max_request_bytes,
                          JSON_SORT_KEYS=False)
     server.extensions[CORE_KEY] = core
+    web.install(server)
     guard.install(server)
     register_api(server)
     cli.register(server)
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
                     assets_folder=str(ROOT / "assets"), suppress_callback_exceptions=True,
                     title="Experiment Tracking 2.0", update_title=None)
     app.layout = dbc.Container(dash.page_container, fluid=True)
+    register_all(app)
     return app
 
 

@@ -18,12 +18,12 @@ SHORT = 0.3  # seconds a subscriber waits for an event that must not come
 LONG = 5.0  # deadline for an event that must come
 
 
-def _redis_or_skip() -> redis.Redis:
+def _redis_or_fail() -> redis.Redis:
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
         client.ping()
     except redis.RedisError as exc:
-        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
+        pytest.fail(f"no Redis at {REDIS_URL}: {exc} (the live-bus tests need a real Redis)")
     return client
 
 
@@ -48,7 +48,7 @@ def bus(request: pytest.FixtureRequest, prefix: str) -> Iterator[LiveBus]:
     if request.param == "memory":
         instance: LiveBus = MemoryBus()
     else:
-        _redis_or_skip().close()
+        _redis_or_fail().close()
         instance = RedisBus(REDIS_URL, prefix=prefix)
     yield instance
     instance.close()
@@ -179,7 +179,7 @@ def test_memory_wait_returns_when_version_moves() -> None:
 
 
 def test_two_redis_workers_share_counters_and_events(prefix: str) -> None:
-    _redis_or_skip().close()
+    _redis_or_fail().close()
     a, b = RedisBus(REDIS_URL, prefix=prefix), RedisBus(REDIS_URL, prefix=prefix)
     try:
         assert a.bump(["run:1", "exp:1"]) == [1, 1]
@@ -196,7 +196,7 @@ def test_two_redis_workers_share_counters_and_events(prefix: str) -> None:
 
 
 def test_redis_prefixes_are_isolated(prefix: str) -> None:
-    _redis_or_skip().close()
+    _redis_or_fail().close()
     a, other = RedisBus(REDIS_URL, prefix=prefix), RedisBus(REDIS_URL, prefix=prefix + "x:")
     try:
         a.bump(["run:1"])
@@ -243,7 +243,7 @@ def cache(request: pytest.FixtureRequest, prefix: str):  # type: ignore[no-untyp
     if request.param == "memory":
         yield make_cache("", ttl=60)
         return
-    _redis_or_skip().close()
+    _redis_or_fail().close()
     instance = make_cache(REDIS_URL, ttl=60, prefix=f"{prefix}cache:")
     yield instance
     instance._write_client.close()

@@ -1,0 +1,1 @@
+"""Reusable Dash component builders and pure figure builders (no I/O)."""

@@ -1,0 +1,1 @@
+"""Every Dash component id used across pages and callbacks."""
