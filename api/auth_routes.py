@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask_openapi3 import APIBlueprint, Tag
 
-from api.common import ERRORS, SECURITY, actor, core, reply
-from api.schemas import TokenPath, TokenRequest
+from api.common import ERRORS, SECURITY, actor, core, page_reply, reply
+from api.schemas import PageOut, PageQuery, TokenPath, TokenRequest
 from services import accounts
 from services.errors import Unauthorized
 
@@ -21,10 +21,10 @@ def blueprint() -> APIBlueprint:
             raise Unauthorized("wrong username or password")
         return reply(accounts.create_token(core(), who, body.name), 201)
 
-    @bp.get("/tokens", tags=[tag], security=SECURITY)
-    def list_tokens():  # noqa: ANN202
-        """Your tokens (never their secret)."""
-        return reply({"items": accounts.list_tokens(core(), actor())})
+    @bp.get("/tokens", tags=[tag], security=SECURITY, responses={200: PageOut})
+    def list_tokens(query: PageQuery):  # noqa: ANN202
+        """Your tokens, newest first (never their secret); paged."""
+        return page_reply(accounts.token_page(core(), actor(), query.limit, query.cursor))
 
     @bp.delete("/tokens/<token_id>", tags=[tag], security=SECURITY, responses={204: None})
     def revoke_token(path: TokenPath):  # noqa: ANN202

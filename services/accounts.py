@@ -12,6 +12,7 @@ from db.models import ROLES, ApiToken, Membership, Team, User, now_ms
 from services import audit, validation
 from services.context import Actor, Core
 from services.errors import Conflict, Forbidden, Invalid, NotFound
+from services.paging import Page, check_limit, offset_from, offset_page
 
 TOKEN_PREFIX = "et_"
 TOKEN_CACHE_SECONDS = 10
@@ -162,6 +163,23 @@ def list_tokens(core: Core, actor: Actor) -> list[dict]:
         return [{"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": validation.iso(t.created_at),
                  "last_used_at": validation.iso(t.last_used_at), "revoked_at": validation.iso(t.revoked_at)}
                 for t in rows]
+
+
+def token_page(core: Core, actor: Actor, limit: int = 100, cursor: str | None = None) -> Page:
+    """The actor's tokens, newest first, paged like every other list (never their secret)."""
+    limit, offset = check_limit(limit), offset_from(cursor)
+    with core.sessions() as session:
+        base = select(ApiToken).where(ApiToken.user_id == actor.user_id)
+        total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+        rows = session.execute(base.order_by(ApiToken.created_at.desc(), ApiToken.id)
+                               .offset(offset).limit(limit + 1)).scalars()
+        items = [_token_dict(t) for t in rows]
+    return offset_page(items, offset, limit, total)
+
+
+def _token_dict(t: ApiToken) -> dict:
+    return {"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": validation.iso(t.created_at),
+            "last_used_at": validation.iso(t.last_used_at), "revoked_at": validation.iso(t.revoked_at)}
 
 
 def revoke_token(core: Core, actor: Actor, token_id: str) -> None:

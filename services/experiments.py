@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from db.models import Experiment, ExperimentTag, Run
 from services import audit, validation
@@ -45,7 +46,10 @@ def create_experiment(core: Core, actor: Actor, project_id: str, name: str, desc
                          settings={k: extra[k] for k in _SETTING_FIELDS if extra.get(k) is not None},
                          tag_rows=[ExperimentTag(tag=t) for t in tag_list])
         session.add(exp)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # a concurrent create or rename took the name
+            raise Conflict("an experiment with this name already exists in this project", "name") from None
         result = experiment_dict(exp)
         audit.record(session, actor, "experiment.create", "experiment", exp.id, after=result)
     core.bus.bump([f"project:{project_id}"], {"type": "experiment.created", "experiment_id": exp.id})
@@ -93,8 +97,13 @@ def update_experiment(core: Core, actor: Actor, experiment_id: str, **changes: A
     with core.sessions.begin() as session:
         exp = require_experiment(session, actor, experiment_id, "editor")
         before = experiment_dict(exp)
-        if changes.get("name") is not None:
-            exp.name = validation.name(changes["name"], "name")
+        if changes.get("name") is not None and changes["name"] != exp.name:
+            new_name = validation.name(changes["name"], "name")
+            taken = select(Experiment.id).where(Experiment.project_id == exp.project_id, Experiment.name == new_name,
+                                                Experiment.id != exp.id)
+            if session.execute(taken).first():
+                raise Conflict(f"experiment {new_name!r} already exists in this project", "name")
+            exp.name = new_name
         for text_field in ("description", "hypothesis"):
             if changes.get(text_field) is not None:
                 setattr(exp, text_field, changes[text_field])
@@ -106,7 +115,10 @@ def update_experiment(core: Core, actor: Actor, experiment_id: str, **changes: A
             exp.tag_rows = [ExperimentTag(tag=t) for t in validation.tags(changes["tags"])]
         if changes.get("validation_criteria") is not None:
             exp.validation_criteria = dict(changes["validation_criteria"])
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # a concurrent create or rename took the name
+            raise Conflict("an experiment with this name already exists in this project", "name") from None
         audit.record(session, actor, "experiment.update", "experiment", exp.id, before, experiment_dict(exp))
     core.bus.bump([f"exp:{experiment_id}"], {"type": "experiment.updated", "experiment_id": experiment_id})
     return get_experiment(core, actor, experiment_id)
