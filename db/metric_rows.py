@@ -6,6 +6,7 @@ import io
 from sqlalchemy import Float, and_, bindparam, case, cast, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from psycopg2.extras import execute_values
 from sqlalchemy.orm import Session
 
 from db.models import MetricPoint, MetricSeries
@@ -45,8 +46,34 @@ def insert_points(session: Session, rows: list[PointRow]) -> None:
     session.execute(insert(MetricPoint), [{"series_id": s, "step": st, "ts": t, "value": v} for s, st, t, v in rows])
 
 
+_PG_MERGE = """
+UPDATE metric_series AS s SET
+  count = s.count + b.n,
+  min_value = CASE WHEN s.min_value IS NULL OR b.bmin < s.min_value THEN b.bmin ELSE s.min_value END,
+  min_step = CASE WHEN s.min_value IS NULL OR b.bmin < s.min_value THEN b.bmin_step ELSE s.min_step END,
+  max_value = CASE WHEN s.max_value IS NULL OR b.bmax > s.max_value THEN b.bmax ELSE s.max_value END,
+  max_step = CASE WHEN s.max_value IS NULL OR b.bmax > s.max_value THEN b.bmax_step ELSE s.max_step END,
+  last_value = CASE WHEN (b.blast_step, b.blast_ts) >= (s.last_step, s.last_ts) THEN b.blast ELSE s.last_value END,
+  last_ts = CASE WHEN (b.blast_step, b.blast_ts) >= (s.last_step, s.last_ts) THEN b.blast_ts ELSE s.last_ts END,
+  last_step = CASE WHEN (b.blast_step, b.blast_ts) >= (s.last_step, s.last_ts) THEN b.blast_step ELSE s.last_step END
+FROM (VALUES %s) AS b(sid, n, bmin, bmin_step, bmax, bmax_step, blast, blast_step, blast_ts)
+WHERE s.id = b.sid
+"""
+_MERGE_FIELDS = ("sid", "n", "bmin", "bmin_step", "bmax", "bmax_step", "blast", "blast_step", "blast_ts")
+
+
 def merge_summaries(session: Session, batches: list[dict]) -> None:
-    """Fold each key's batch aggregates into its summary row, in SQL, so concurrent batches compose."""
+    """Fold each key's batch aggregates into its summary row, in SQL, so concurrent batches compose.
+
+    Postgres: one UPDATE ... FROM (VALUES ...) round trip; SQLite: an executemany of the same logic.
+    """
+    if _dialect(session) == "postgresql":
+        rows = [tuple(b[f] for f in _MERGE_FIELDS) for b in batches]
+        dbapi_conn = session.connection().connection.dbapi_connection
+        with dbapi_conn.cursor() as cursor:
+            execute_values(cursor, _PG_MERGE, rows, template="(%s, %s, %s::float8, %s::bigint, %s::float8, "
+                           "%s::bigint, %s::float8, %s::bigint, %s::bigint)")
+        return
     s = MetricSeries
     lower = or_(s.min_value.is_(None), bindparam("bmin") < s.min_value)
     higher = or_(s.max_value.is_(None), bindparam("bmax") > s.max_value)

@@ -48,17 +48,19 @@ def require_experiment(session: Session, actor: Actor, experiment_id: str, need:
 
 
 def require_run(session: Session, actor: Actor, run_id: str, need: str = "viewer", lock: bool = False) -> Run:
-    stmt = select(Run).where(Run.id == run_id)
+    """One query for run, experiment and project; 404 unless the actor may see it, 403 if the role is short."""
+    stmt = (select(Run, Project).join(Experiment, Experiment.id == Run.experiment_id)
+            .join(Project, Project.id == Experiment.project_id)
+            .where(Run.id == run_id, Run.deleted_at.is_(None), Experiment.deleted_at.is_(None)))
     if lock and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    run = session.execute(stmt).scalar_one_or_none()
-    if run is None or run.deleted_at is not None:
+        stmt = stmt.with_for_update(of=Run)
+    row = session.execute(stmt).first() if isinstance(run_id, str) else None
+    role = project_role(session, actor, row[1]) if row is not None else None
+    if role is None:
         raise NotFound(f"run {run_id} not found", "run_id")
-    try:
-        require_experiment(session, actor, run.experiment_id, need)
-    except NotFound:
-        raise NotFound(f"run {run_id} not found", "run_id") from None
-    return run
+    if RANK[role] < RANK[need]:
+        raise Forbidden(f"you need the {need} role on project {row[1].name!r}")
+    return row[0]
 
 
 def _visibility(actor: Actor):  # noqa: ANN202

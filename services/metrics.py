@@ -1,8 +1,8 @@
 """Metric ingest (one transaction per batch, bulk insert, summaries kept in step) and metric reads."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable
+import math
+from typing import Any, Iterable, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,8 +22,7 @@ MAX_HISTORY_PAGE = 25_000
 MAX_STEP = 2**53
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     key: str
     value: float
     step: int
@@ -42,6 +41,7 @@ def points_from_steps(entries: Iterable[dict[str, Any]], default_ts: int | None 
     now = default_ts if default_ts is not None else now_ms()
     points: list[Point] = []
     seen: set[tuple[str, int]] = set()
+    good_keys: set[str] = set()
     for index, entry in enumerate(entries):
         where = f"steps[{index}]"
         step = _step(entry.get("step"), f"{where}.step")
@@ -50,11 +50,14 @@ def points_from_steps(entries: Iterable[dict[str, Any]], default_ts: int | None 
         if not isinstance(metrics, dict) or not metrics:
             raise Invalid(f"{where}.metrics must be a non-empty object of name → number", f"{where}.metrics")
         for key, value in metrics.items():
-            validation.key(key, f"{where}.metrics")
+            if key not in good_keys:
+                good_keys.add(validation.key(key, f"{where}.metrics"))
             if (key, step) in seen:
                 raise Invalid(f"metric {key!r} appears twice for step {step} in one batch", f"{where}.metrics.{key}")
             seen.add((key, step))
-            points.append(Point(key, validation.finite(value, f"{where}.metrics.{key}"), step, ts))
+            if type(value) is not float or not math.isfinite(value):
+                value = validation.finite(value, f"{where}.metrics.{key}")
+            points.append(Point(key, value, step, ts))
     _check_size(points)
     return points
 
