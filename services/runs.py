@@ -143,7 +143,8 @@ def update_run(core: Core, actor: Actor, run_id: str, **changes: Any) -> dict:
     with core.sessions.begin() as session:
         run = require_run(session, actor, run_id, "editor", lock=True)
         before = run_dict(run)
-        _apply_lock_change(run, changes.get("locked"))
+        if run.locked and changes.get("locked") is not False:
+            ensure_writable(run)
         if changes.get("status") is not None:
             _set_status(run, changes["status"], changes.get("end_time"))
         elif changes.get("end_time") is not None:
@@ -156,6 +157,7 @@ def update_run(core: Core, actor: Actor, run_id: str, **changes: Any) -> dict:
             set_tags(session, run, changes["tags"])
         if changes.get("parameters"):
             set_params(session, run, changes["parameters"])
+        _apply_lock_change(run, changes.get("locked"))
         session.flush()
         audit.record(session, actor, "run.update", "run", run.id, before, run_dict(run))
         experiment_id = run.experiment_id
@@ -164,9 +166,8 @@ def update_run(core: Core, actor: Actor, run_id: str, **changes: Any) -> dict:
 
 
 def _apply_lock_change(run: Run, locked: bool | None) -> None:
+    """Lock or unlock after the other changes, so one request can finish a run and lock it."""
     if locked is None or locked == run.locked:
-        if run.locked:
-            ensure_writable(run)
         return
     if locked and run.status not in TERMINAL_STATUSES:
         raise Invalid("only a finished, failed or killed run can be locked", "locked")
