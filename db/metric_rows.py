@@ -6,11 +6,13 @@ import io
 from sqlalchemy import Float, and_, bindparam, case, cast, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from psycopg2.extras import execute_values
 from sqlalchemy.orm import Session
 
 from db.models import MetricPoint, MetricSeries
 
+COPY_POINTS = "COPY metric_points (series_id, step, ts, value) FROM STDIN"
 PointRow = tuple[int, int, int, float]  # series_id, step, ts, value
 
 
@@ -41,7 +43,10 @@ def insert_points(session: Session, rows: list[PointRow]) -> None:
         buffer = io.StringIO("".join(f"{s}\t{st}\t{t}\t{v!r}\n" for s, st, t, v in rows))
         dbapi_conn = session.connection().connection.dbapi_connection
         with dbapi_conn.cursor() as cursor:
-            cursor.copy_expert("COPY metric_points (series_id, step, ts, value) FROM STDIN", buffer)
+            try:
+                cursor.copy_expert(COPY_POINTS, buffer)
+            except dbapi_conn.IntegrityError as exc:  # raw DBAPI: wrap it as SQLAlchemy's insert path would
+                raise IntegrityError(COPY_POINTS, None, exc) from exc
         return
     session.execute(insert(MetricPoint), [{"series_id": s, "step": st, "ts": t, "value": v} for s, st, t, v in rows])
 
