@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, jsonify, make_response, request
 from flask.wrappers import Response
@@ -24,12 +25,29 @@ def envelope(status: int, code: str, message: str, field: str | None = None) -> 
     return response
 
 
+_UNION_MEMBER = re.compile(r"^(str|int|float|bool|none|bytes|list|dict|(list|dict|nullable|tuple|set|function-\w+|"
+                           r"constrained-\w+)\[.*\])$")
+
+
+def error_field(loc: tuple) -> str | None:
+    """pydantic's loc as the client's path: list indices as [i], union-member tags such as 'dict[str,str]' dropped."""
+    field = ""
+    for part in loc:
+        if isinstance(part, int):
+            field += f"[{part}]"
+        elif not _UNION_MEMBER.match(str(part)):
+            field += f".{part}" if field else str(part)
+    return field or None
+
+
 def validation_response(exc: ValidationError) -> Response:
-    """flask-openapi3 hands pydantic's errors here; answer with the first one, naming its field."""
-    first = exc.errors(include_url=False)[0]
-    field = ".".join(str(part) for part in first.get("loc", ())) or None
-    message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
-    if first.get("type") == "model_type" and not field:
+    """flask-openapi3 hands pydantic's errors here; answer with the first field's errors, naming the field."""
+    errors = exc.errors(include_url=False)
+    field = error_field(tuple(errors[0].get("loc", ())))
+    messages = list(dict.fromkeys(str(e.get("msg")) for e in errors if error_field(tuple(e.get("loc", ()))) == field))
+    message = " or ".join(messages)
+    message = f"{field}: {message}" if field else message
+    if errors[0].get("type") == "model_type" and not field:
         message = "the request body must be a JSON object"
     return make_response(envelope(400, "validation_error", message, field))
 

@@ -45,8 +45,14 @@ def blueprint() -> APIBlueprint:
         """Log the seed's {metrics, step, timestamp}, or many steps at once in `steps`; all or nothing."""
         if (body.metrics is None) == (body.steps is None):
             raise Invalid("send either metrics (one step) or steps (a batch), not both or neither", "metrics")
-        entries = [s.model_dump() for s in body.steps] if body.steps is not None else [body.model_dump()]
-        points = metrics.points_from_steps(entries)
+        if body.steps is not None:
+            points = metrics.points_from_steps([s.model_dump() for s in body.steps])
+        else:
+            try:
+                points = metrics.points_from_steps([body.model_dump()])
+            except Invalid as exc:  # the single form has no steps[0]: name the field as the client sent it
+                field = (exc.field or "").removeprefix("steps[0].")
+                raise Invalid(exc.message.replace("steps[0].", ""), field or None) from None
         return reply(metrics.log_points(core(), actor(), path.run_id, points), 201)
 
     @bp.get("/runs/<run_id>/metrics", tags=[metric_tag])
