@@ -18,6 +18,7 @@ def register_api(server: OpenAPI) -> None:
     for module in (auth_routes, projects, runs, artifacts):
         server.register_api(module.blueprint())
     health.register(server)
+    __import__("api.mlflow", fromlist=["register"]).register(server)  # /api/2.0/mlflow compatibility
 
     @server.route("/api/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     @server.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

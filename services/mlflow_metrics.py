@@ -1,0 +1,194 @@
+"""MLflow metrics: values as MLflow sends them (NaN allowed), replay-safe ingest through our metric path, and
+the paged raw history."""
+from __future__ import annotations
+
+import base64
+import json
+import math
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db import metric_rows
+from db.models import MetricPoint, MetricSeries
+from services import audit, validation
+from services import metrics as metric_service
+from services.access import require_run
+from services.context import Actor, Core
+from services.errors import Conflict, Invalid
+from services.metrics import Point
+from services.mlflow_store import load_run, wire_float
+from services.runs import ensure_writable
+
+INT64 = 2**63
+MAX_HISTORY_PAGE = 25_000
+_SPECIAL = {"nan": math.nan, "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf,
+            "inf": math.inf, "-inf": -math.inf}
+
+
+def number(raw: Any, field: str) -> float:
+    """A double as protobuf JSON carries it: a number, or a string such as "NaN", "Infinity", "1.5"."""
+    if isinstance(raw, bool) or raw is None:
+        raise Invalid(f"Missing or invalid value for parameter '{field}': expected a number", field)
+    if isinstance(raw, (int, float)):
+        return float(raw)
+    if isinstance(raw, str):
+        if raw.strip().lower() in _SPECIAL:
+            return _SPECIAL[raw.strip().lower()]
+        try:
+            return float(raw)
+        except ValueError:
+            pass
+    raise Invalid(f"Invalid value {str(raw)[:40]!r} for parameter '{field}': expected a number", field)
+
+
+def integer(raw: Any, field: str, default: int | None = None) -> int:
+    """An int64 as protobuf JSON carries it (number or decimal string)."""
+    if raw is None or raw == "":
+        if default is None:
+            raise Invalid(f"Missing value for required parameter '{field}'", field)
+        return default
+    if isinstance(raw, bool):
+        raise Invalid(f"Invalid value {raw!r} for parameter '{field}': expected an integer", field)
+    try:
+        value = int(raw) if not isinstance(raw, float) or raw.is_integer() else None
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not -INT64 <= value < INT64:
+        raise Invalid(f"Invalid value {str(raw)[:40]!r} for parameter '{field}': expected a 64-bit integer", field)
+    return value
+
+
+def make_point(key: Any, value: Any, timestamp: Any, step: Any) -> Point:
+    validation.key(key, "key")
+    ts = integer(timestamp, "timestamp")
+    if ts < 0:
+        raise Invalid(f"Invalid value {ts} for parameter 'timestamp': must not be negative", "timestamp")
+    return Point(key, number(value, "value"), integer(step, "step", 0), ts)
+
+
+def _same(a: float | None, b: float) -> bool:
+    return (a is None or math.isnan(a)) if math.isnan(b) else a == b
+
+
+def _settle(session: Session, run_pk: int, points: list[Point]) -> list[Point]:
+    """Drop exact replays; move a different value logged at a taken (step, timestamp) 1 ms later, because
+    MLflow keeps both values where our key is (step, timestamp)."""
+    series = dict(session.execute(select(MetricSeries.key, MetricSeries.id).where(
+        MetricSeries.run_pk == run_pk, MetricSeries.key.in_({p.key for p in points}))).all())
+    taken: dict[tuple[str, int, int], float | None] = {}
+    old = [p for p in points if p.key in series]
+    if old:
+        by_id = {v: k for k, v in series.items()}
+        p = MetricPoint
+        rows = session.execute(select(p.series_id, p.step, p.ts, p.value).where(
+            p.series_id.in_(list(by_id)), p.step.between(min(x.step for x in old), max(x.step for x in old)),
+            p.ts.between(min(x.ts for x in old), max(x.ts for x in old) + len(points))))
+        taken = {(by_id[sid], step, ts): value for sid, step, ts, value in rows}
+    settled: list[Point] = []
+    for point in points:
+        ts = point.ts
+        while (point.key, point.step, ts) in taken and not _same(taken[(point.key, point.step, ts)], point.value):
+            ts += 1
+        if (point.key, point.step, ts) in taken:
+            continue  # the very same value is already there: a replay
+        taken[(point.key, point.step, ts)] = point.value
+        settled.append(point if ts == point.ts else Point(point.key, point.value, point.step, ts))
+    return settled
+
+
+def _unique_violation(exc: Exception) -> bool:
+    return isinstance(exc, (IntegrityError, Conflict)) or getattr(exc, "pgcode", None) == "23505"
+
+
+def log_points(core: Core, actor: Actor, run_id: str, points: list[Point]) -> None:
+    """Store a batch; a concurrent writer taking one of our (step, timestamp) slots costs one retry."""
+    for attempt in range(2):
+        with core.sessions() as session:
+            settled = _settle(session, require_run(session, actor, run_id, "editor").pk, points)
+        if not settled:
+            return
+        try:
+            if any(math.isnan(p.value) for p in settled):
+                _log_with_nan(core, actor, run_id, settled)
+            else:
+                metric_service.log_points(core, actor, run_id, settled)
+            return
+        except Exception as exc:  # noqa: BLE001 - only a unique violation is retried
+            if attempt or not _unique_violation(exc):
+                raise
+
+
+def _nan_aware_summaries(points: list[Point], series_ids: dict[str, int]) -> list[dict]:
+    """Like services.metrics' batch summary, but NaN never becomes a min or max (it can be the last value)."""
+    acc: dict[str, dict] = {}
+    for p in points:
+        s = acc.setdefault(p.key, {"sid": series_ids[p.key], "n": 0, "bmin": None, "bmin_step": None, "bmax": None,
+                                   "bmax_step": None, "blast": None, "blast_step": None, "blast_ts": None})
+        s["n"] += 1
+        if not math.isnan(p.value):
+            if s["bmin"] is None or p.value < s["bmin"]:
+                s["bmin"], s["bmin_step"] = p.value, p.step
+            if s["bmax"] is None or p.value > s["bmax"]:
+                s["bmax"], s["bmax_step"] = p.value, p.step
+        if s["blast_step"] is None or (p.step, p.ts) >= (s["blast_step"], s["blast_ts"]):
+            s["blast"], s["blast_step"], s["blast_ts"] = p.value, p.step, p.ts
+    return sorted(acc.values(), key=lambda s: s["sid"])
+
+
+def _log_with_nan(core: Core, actor: Actor, run_id: str, points: list[Point]) -> None:
+    """services.metrics.log_points' transaction with NaN-aware summaries (its summary assumes finite values)."""
+    with core.sessions() as session:
+        with session.begin():
+            run = require_run(session, actor, run_id, "editor")
+            ensure_writable(run)
+            series_ids = metric_rows.ensure_series(session, run.pk, sorted({p.key for p in points}))
+            metric_rows.insert_points(session, [(series_ids[p.key], p.step, p.ts, p.value) for p in points])
+            metric_rows.merge_summaries(session, _nan_aware_summaries(points, series_ids))
+            audit.record(session, actor, "metrics.log", "run", run_id, after={"points": len(points)})
+            experiment_id = run.experiment_id
+    step = max(p.step for p in points)
+    latest = {p.key: (None if math.isnan(p.value) else p.value) for p in points if p.step == step}
+    core.bus.bump([f"run:{run_id}", f"exp:{experiment_id}"], {
+        "type": "metrics", "run_id": run_id, "experiment_id": experiment_id, "count": len(points),
+        "metrics": {"step": step, **latest}, "timestamp": validation.iso(max(p.ts for p in points))})
+
+
+def _decode(token: str | None) -> tuple[int, int] | None:
+    if not token:
+        return None
+    try:
+        state = json.loads(base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)))
+        position = (state["s"], state["t"])
+    except (ValueError, KeyError, TypeError, UnicodeError):
+        position = None
+    if position is None or not all(isinstance(v, int) and not isinstance(v, bool) for v in position):
+        raise Invalid(f"Invalid page token {token[:40]!r}", "page_token")
+    return position
+
+
+def _encode(step: int, ts: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"s": step, "t": ts}).encode()).decode().rstrip("=")
+
+
+def history(core: Core, actor: Actor, run_id: str, key: str, max_results: int | None,
+            page_token: str | None) -> tuple[list[dict], str | None]:
+    """Raw points by (step, timestamp). Without max_results everything comes back, as MLflow's server does."""
+    if max_results is not None and max_results < 1:
+        raise Invalid(f"Invalid value {max_results} for parameter 'max_results': must be at least 1",
+                      "max_results")
+    limit = min(max_results, MAX_HISTORY_PAGE) if max_results is not None else None
+    after = _decode(page_token)
+    with core.sessions() as session:
+        run = load_run(session, actor, run_id)
+        series_id = session.execute(select(MetricSeries.id).where(MetricSeries.run_pk == run.pk,
+                                                                  MetricSeries.key == key)).scalar()
+        if series_id is None:
+            return [], None
+        rows = metric_rows.page(session, series_id, after, (limit + 1) if limit else 2**62)
+    more = limit is not None and len(rows) > limit
+    rows = rows[:limit] if limit else rows
+    items = [{"key": key, "value": wire_float(v), "timestamp": ts, "step": step} for step, ts, v in rows]
+    return items, _encode(rows[-1][0], rows[-1][1]) if more else None

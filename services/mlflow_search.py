@@ -1,0 +1,267 @@
+"""MLflow search_runs / search_experiments: the parsed filter and order_by become SQL; pages by offset token."""
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from sqlalchemy import Float, String, and_, case, cast, exists, literal, not_, or_, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import ColumnElement
+
+from db.models import Experiment, MetricSeries, Param, Project, Run, RunTag, User
+from services.access import visible_project_ids
+from services.context import Actor, Core
+from services.errors import Invalid
+from services.mlflow_store import (DEFAULT_ID, DEFAULT_NAME, PARENT_TAG, RUN_NAME_TAG, TAGS_SETTING,
+                                   default_experiment_id, experiment_wire, wire_runs)
+from services.search_filter import NULL_OPS, NUMERIC_OPS, STRING_OPS, Clause, OrderKey, like_to_glob
+from services.search_filter import parse_filter, parse_order_by
+
+MAX_RUNS = 50_000
+MAX_EXPERIMENTS = 50_000
+VIEW_TYPES = {"ACTIVE_ONLY": "active", "1": "active", "DELETED_ONLY": "deleted", "2": "deleted",
+              "ALL": "all", "3": "all"}
+
+
+def view_type(raw: Any) -> str:
+    view = VIEW_TYPES.get(str(raw).upper() if raw not in (None, "") else "ACTIVE_ONLY")
+    if view is None:
+        raise Invalid(f"Invalid view type {raw!r}: use ACTIVE_ONLY, DELETED_ONLY or ALL", "view_type")
+    return view
+
+
+def encode_token(offset: int) -> str:
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def decode_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.b64decode(token.encode(), validate=True))["offset"]
+    except (ValueError, KeyError, TypeError, UnicodeError):
+        raise Invalid(f"Invalid page token {token[:40]!r}", "page_token") from None
+    if not isinstance(offset, int) or offset < 0:
+        raise Invalid(f"Invalid page token {token[:40]!r}", "page_token")
+    return offset
+
+
+def check_max_results(value: int | None, default: int, maximum: int) -> int:
+    value = default if value is None else value
+    if not 1 <= value <= maximum:
+        raise Invalid(f"Invalid value {value} for parameter 'max_results' supplied: it must be between 1 and "
+                      f"{maximum}", "max_results")
+    return value
+
+
+def string_condition(column: Any, clause: Clause, dialect: str) -> ColumnElement:
+    op, value = clause.op, clause.value
+    if op not in STRING_OPS:
+        raise Invalid(f"{clause.entity} {clause.key!r}: operator {op} is not supported for strings "
+                      f"(use {', '.join(STRING_OPS)})", "filter")
+    if op in ("IN", "NOT IN"):
+        return column.in_(value) if op == "IN" else column.not_in(value)
+    if not isinstance(value, str):
+        raise Invalid(f"{clause.entity} {clause.key!r}: compare with a quoted string, e.g. '{value}'", "filter")
+    if op == "LIKE":
+        return column.op("GLOB")(like_to_glob(value)) if dialect == "sqlite" else column.like(value)
+    if op == "ILIKE":
+        return column.ilike(value)
+    return column == value if op == "=" else column != value
+
+
+def numeric_condition(column: Any, clause: Clause) -> ColumnElement:
+    if clause.op not in NUMERIC_OPS or not isinstance(clause.value, float):
+        raise Invalid(f"{clause.entity} {clause.key!r}: compare with a number using {', '.join(NUMERIC_OPS)}",
+                      "filter")
+    value = clause.value
+    return {"=": column == value, "!=": column != value, ">": column > value, ">=": column >= value,
+            "<": column < value, "<=": column <= value}[clause.op]
+
+
+def _presence(sub: Any, clause: Clause) -> ColumnElement:
+    return sub if clause.op == "IS NOT NULL" else not_(sub)
+
+
+def _metric_condition(clause: Clause, dialect: str) -> ColumnElement:
+    s = aliased(MetricSeries)
+    base = exists().where(s.run_pk == Run.pk, s.key == clause.key)
+    if clause.op in NULL_OPS:
+        return _presence(base, clause)
+    condition = base.where(numeric_condition(s.last_value, clause))
+    if dialect == "postgresql":  # Postgres orders NaN above every number; MLflow never matches NaN
+        condition = condition.where(s.last_value != cast(literal("NaN"), Float))
+    return condition
+
+
+def _keyed_condition(model: Any, clause: Clause, dialect: str) -> ColumnElement:
+    row = aliased(model)
+    base = exists().where(row.run_pk == Run.pk, row.key == clause.key)
+    if clause.op in NULL_OPS:
+        return _presence(base, clause)
+    return base.where(string_condition(row.value, clause, dialect))
+
+
+def _tag_condition(clause: Clause, dialect: str) -> ColumnElement:
+    if clause.key == RUN_NAME_TAG:
+        return _attribute_condition(Clause("attribute", "run_name", clause.op, clause.value), dialect)
+    condition = _keyed_condition(RunTag, clause, dialect)
+    if clause.key == PARENT_TAG and clause.op not in NULL_OPS:
+        parent = aliased(Run)
+        condition = or_(condition, Run.parent_pk.in_(select(parent.pk).where(
+            string_condition(parent.id, clause, dialect))))
+    return condition
+
+
+_RUN_STRING_ATTRS = {"run_id": Run.id, "run_uuid": Run.id, "run_name": Run.name, "status": Run.status}
+_RUN_NUMBER_ATTRS = {"start_time": Run.start_time, "end_time": Run.end_time, "created": Run.start_time}
+
+
+def _attribute_condition(clause: Clause, dialect: str) -> ColumnElement:
+    key = clause.key
+    if key in _RUN_STRING_ATTRS:
+        return string_condition(_RUN_STRING_ATTRS[key], clause, dialect)
+    if key in _RUN_NUMBER_ATTRS:
+        return numeric_condition(_RUN_NUMBER_ATTRS[key], clause)
+    if key == "user_id":
+        return Run.user_id.in_(select(User.id).where(string_condition(User.username, clause, dialect)))
+    if key == "lifecycle_stage" and clause.op in ("=", "!=") and clause.value in ("active", "deleted"):
+        deleted = (clause.value == "deleted") == (clause.op == "=")
+        return Run.deleted_at.is_not(None) if deleted else Run.deleted_at.is_(None)
+    raise Invalid(f"attribute {key!r} cannot be searched (use run_id, run_name, status, user_id, start_time, "
+                  "end_time)", "filter")
+
+
+def run_condition(clause: Clause, dialect: str) -> ColumnElement:
+    if clause.entity == "metric":
+        return _metric_condition(clause, dialect)
+    if clause.entity == "param":
+        return _keyed_condition(Param, clause, dialect)
+    if clause.entity == "tag":
+        return _tag_condition(clause, dialect)
+    if clause.entity == "attribute":
+        return _attribute_condition(clause, dialect)
+    raise Invalid(f"searching by {clause.entity} is not supported", "filter")
+
+
+def _run_order_column(key: OrderKey) -> Any:
+    if key.entity == "metric":
+        return select(MetricSeries.last_value).where(MetricSeries.run_pk == Run.pk, MetricSeries.key == key.key
+                                                     ).scalar_subquery()
+    if key.entity == "param":
+        return select(Param.value).where(Param.run_pk == Run.pk, Param.key == key.key).scalar_subquery()
+    if key.entity == "tag":
+        if key.key == RUN_NAME_TAG:
+            return Run.name
+        return select(RunTag.value).where(RunTag.run_pk == Run.pk, RunTag.key == key.key).scalar_subquery()
+    if key.entity == "attribute":
+        column = {**_RUN_STRING_ATTRS, **_RUN_NUMBER_ATTRS, "user_id": Run.user_id}.get(key.key)
+        if column is not None:
+            return column
+    raise Invalid(f"cannot order by {key.entity} {key.key!r}", "order_by")
+
+
+def _ordering(keys: list[OrderKey], column_for: Any) -> list:
+    """Rows missing the value sort last either way, as MLflow does."""
+    clauses: list = []
+    for key in keys:
+        column = column_for(key)
+        clauses.append(case((column.is_(None), 1), else_=0))
+        clauses.append(column.asc() if key.ascending else column.desc())
+    return clauses
+
+
+def _experiment_ids(core: Core, actor: Actor, experiment_ids: list[str]) -> list[str]:
+    ids = []
+    for experiment_id in experiment_ids:
+        if experiment_id == DEFAULT_ID:
+            resolved = default_experiment_id(core, actor, create=False)
+            if resolved:
+                ids.append(resolved)
+        else:
+            ids.append(experiment_id)
+    return ids
+
+
+def search_runs(core: Core, actor: Actor, experiment_ids: list[str], filter_string: str | None = None,
+                run_view_type: Any = None, max_results: int | None = None, order_by: list[str] | None = None,
+                page_token: str | None = None) -> tuple[list[dict], str | None]:
+    limit = check_max_results(max_results, 1000, MAX_RUNS)
+    offset, view = decode_token(page_token), view_type(run_view_type)
+    clauses, order = parse_filter(filter_string), parse_order_by(order_by)
+    ids = _experiment_ids(core, actor, experiment_ids)
+    if not ids:
+        return [], None
+    with core.sessions() as session:
+        dialect = session.get_bind().dialect.name
+        stmt = (select(Run).join(Experiment, Experiment.id == Run.experiment_id)
+                .where(Run.experiment_id.in_(ids), Experiment.project_id.in_(visible_project_ids(actor))))
+        deleted = or_(Run.deleted_at.is_not(None), Experiment.deleted_at.is_not(None))
+        if view != "all":
+            stmt = stmt.where(deleted if view == "deleted" else not_(deleted))
+        for clause in clauses:
+            stmt = stmt.where(run_condition(clause, dialect))
+        stmt = stmt.order_by(*_ordering(order, _run_order_column), Run.start_time.desc(), Run.id)
+        rows = list(session.execute(stmt.offset(offset).limit(limit + 1)).scalars())
+        runs = wire_runs(session, rows[:limit])
+    return runs, encode_token(offset + limit) if len(rows) > limit else None
+
+
+def _experiment_name_column() -> Any:
+    return case((Project.name == DEFAULT_NAME, Experiment.name),
+                else_=Project.name + literal("/", String) + Experiment.name)
+
+
+_EXP_NUMBER_ATTRS = {"creation_time": Experiment.created_at, "last_update_time": Experiment.updated_at}
+
+
+def _experiment_condition(clause: Clause, dialect: str) -> ColumnElement:
+    if clause.entity == "tag":
+        if clause.key == "mlflow.note.content":
+            column: Any = Experiment.description
+        else:
+            column = Experiment.settings[(TAGS_SETTING, clause.key)].as_string()
+        if clause.op in NULL_OPS:
+            return column.is_(None) if clause.op == "IS NULL" else column.is_not(None)
+        return and_(column.is_not(None), string_condition(column, clause, dialect))
+    if clause.entity == "attribute" and clause.key == "name":
+        return string_condition(_experiment_name_column(), clause, dialect)
+    if clause.entity == "attribute" and clause.key in ("experiment_id", "id"):
+        return string_condition(Experiment.id, clause, dialect)
+    if clause.entity == "attribute" and clause.key in _EXP_NUMBER_ATTRS:
+        return numeric_condition(_EXP_NUMBER_ATTRS[clause.key], clause)
+    raise Invalid(f"experiments cannot be searched by {clause.entity} {clause.key!r} (use name, creation_time, "
+                  "last_update_time, tags.<key>)", "filter")
+
+
+def _experiment_order_column(key: OrderKey) -> Any:
+    if key.entity == "attribute" and key.key == "name":
+        return _experiment_name_column()
+    if key.entity == "attribute" and key.key in ("experiment_id", "id"):
+        return Experiment.id
+    if key.entity == "attribute" and key.key in _EXP_NUMBER_ATTRS:
+        return _EXP_NUMBER_ATTRS[key.key]
+    raise Invalid(f"cannot order experiments by {key.entity} {key.key!r}", "order_by")
+
+
+def search_experiments(core: Core, actor: Actor, view: Any = None, max_results: int | None = None,
+                       filter_string: str | None = None, order_by: list[str] | None = None,
+                       page_token: str | None = None) -> tuple[list[dict], str | None]:
+    limit = check_max_results(max_results, 1000, MAX_EXPERIMENTS)
+    offset, which = decode_token(page_token), view_type(view)
+    clauses = parse_filter(filter_string, default_entity="attribute")
+    order = parse_order_by(order_by, default_entity="attribute")
+    with core.sessions() as session:
+        dialect = session.get_bind().dialect.name
+        stmt = (select(Experiment, Project).join(Project, Project.id == Experiment.project_id)
+                .where(Experiment.project_id.in_(visible_project_ids(actor))))
+        if which != "all":
+            stmt = stmt.where(Experiment.deleted_at.is_(None) if which == "active"
+                              else Experiment.deleted_at.is_not(None))
+        for clause in clauses:
+            stmt = stmt.where(_experiment_condition(clause, dialect))
+        ordering = _ordering(order, _experiment_order_column) if order else [Experiment.created_at.desc()]
+        rows = session.execute(stmt.order_by(*ordering, Experiment.id).offset(offset).limit(limit + 1)).all()
+        items = [experiment_wire(exp, project) for exp, project in rows[:limit]]
+    return items, encode_token(offset + limit) if len(rows) > limit else None
