@@ -60,11 +60,14 @@ UPDATE metric_series AS s SET
   max_step = CASE WHEN s.max_value IS NULL OR b.bmax > s.max_value THEN b.bmax_step ELSE s.max_step END,
   last_value = CASE WHEN (b.blast_step, b.blast_ts) >= (s.last_step, s.last_ts) THEN b.blast ELSE s.last_value END,
   last_ts = CASE WHEN (b.blast_step, b.blast_ts) >= (s.last_step, s.last_ts) THEN b.blast_ts ELSE s.last_ts END,
-  last_step = CASE WHEN (b.blast_step, b.blast_ts) >= (s.last_step, s.last_ts) THEN b.blast_step ELSE s.last_step END
-FROM (VALUES %s) AS b(sid, n, bmin, bmin_step, bmax, bmax_step, blast, blast_step, blast_ts)
+  last_step = CASE WHEN (b.blast_step, b.blast_ts) >= (s.last_step, s.last_ts) THEN b.blast_step ELSE s.last_step END,
+  rollup_from = CASE WHEN s.rollup_from IS NULL OR b.bfirst_step < s.rollup_from THEN b.bfirst_step
+                     ELSE s.rollup_from END
+FROM (VALUES %s) AS b(sid, n, bmin, bmin_step, bmax, bmax_step, blast, blast_step, blast_ts, bfirst_step)
 WHERE s.id = b.sid
 """
-_MERGE_FIELDS = ("sid", "n", "bmin", "bmin_step", "bmax", "bmax_step", "blast", "blast_step", "blast_ts")
+_MERGE_FIELDS = ("sid", "n", "bmin", "bmin_step", "bmax", "bmax_step", "blast", "blast_step", "blast_ts",
+                 "bfirst_step")
 
 
 def merge_summaries(session: Session, batches: list[dict]) -> None:
@@ -77,7 +80,7 @@ def merge_summaries(session: Session, batches: list[dict]) -> None:
         dbapi_conn = session.connection().connection.dbapi_connection
         with dbapi_conn.cursor() as cursor:
             execute_values(cursor, _PG_MERGE, rows, template="(%s, %s, %s::float8, %s::bigint, %s::float8, "
-                           "%s::bigint, %s::float8, %s::bigint, %s::bigint)")
+                           "%s::bigint, %s::float8, %s::bigint, %s::bigint, %s::bigint)")
         return
     s = MetricSeries
     lower = or_(s.min_value.is_(None), bindparam("bmin") < s.min_value)
@@ -92,7 +95,9 @@ def merge_summaries(session: Session, batches: list[dict]) -> None:
         max_step=case((higher, bindparam("bmax_step")), else_=s.max_step),
         last_value=case((later, bindparam("blast")), else_=s.last_value),
         last_ts=case((later, bindparam("blast_ts")), else_=s.last_ts),
-        last_step=case((later, bindparam("blast_step")), else_=s.last_step)))
+        last_step=case((later, bindparam("blast_step")), else_=s.last_step),
+        rollup_from=case((or_(s.rollup_from.is_(None), bindparam("bfirst_step") < s.rollup_from),
+                          bindparam("bfirst_step")), else_=s.rollup_from)))
     session.connection().execute(stmt, batches)
 
 

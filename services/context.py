@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from cachelib import BaseCache
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
 from live import LiveBus
+from services.errors import Busy
 from storage import ArtifactStore
 
 
@@ -23,6 +26,16 @@ class Core:
 
     def __post_init__(self) -> None:
         self.heavy_slots = threading.BoundedSemaphore(self.settings.max_concurrent_visualizations)
+
+    @contextmanager
+    def heavy_slots_or_busy(self, wait_seconds: float = 10.0) -> Iterator[None]:
+        """Bound concurrent heavy chart/compare work (MAX_CONCURRENT_VISUALIZATIONS per process)."""
+        if not self.heavy_slots.acquire(timeout=wait_seconds):
+            raise Busy("too many charts are being computed right now; try again in a moment")
+        try:
+            yield
+        finally:
+            self.heavy_slots.release()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db import metric_rows
+from db import metric_rows, rollups
 from db.models import MetricSeries, now_ms
 from services import audit, validation
 from services.access import require_run
@@ -20,6 +20,7 @@ from services.runs import ensure_writable
 MAX_POINTS_PER_REQUEST = 100_000
 MAX_HISTORY_PAGE = 25_000
 MAX_STEP = 2**53
+RAW_DOWNSAMPLE_LIMIT = 20_000  # longer series are charted from db.rollups
 
 
 class Point(NamedTuple):
@@ -105,9 +106,12 @@ def _batch_summaries(points: list[Point], series_ids: dict[str, int]) -> list[di
         s = acc.get(p.key)
         if s is None:
             acc[p.key] = {"sid": series_ids[p.key], "n": 1, "bmin": p.value, "bmin_step": p.step, "bmax": p.value,
-                          "bmax_step": p.step, "blast": p.value, "blast_step": p.step, "blast_ts": p.ts}
+                          "bmax_step": p.step, "blast": p.value, "blast_step": p.step, "blast_ts": p.ts,
+                          "bfirst_step": p.step}
             continue
         s["n"] += 1
+        if p.step < s["bfirst_step"]:
+            s["bfirst_step"] = p.step
         if p.value < s["bmin"]:
             s["bmin"], s["bmin_step"] = p.value, p.step
         if p.value > s["bmax"]:
@@ -164,9 +168,13 @@ def downsampled(core: Core, actor: Actor, run_id: str, key: str, buckets: int = 
     """≤ buckets rows of (step range, min, max, last) so spikes survive any history length."""
     if not 1 <= buckets <= 10_000:
         raise Invalid("buckets must be between 1 and 10000", "buckets")
-    with core.sessions() as session:
+    with core.heavy_slots_or_busy(), core.sessions() as session, session.begin():
         series = _series(session, actor, run_id, key)
-        rows = metric_rows.buckets(session, series.id, buckets) if series.count else []
+        if series.count > RAW_DOWNSAMPLE_LIMIT:
+            rollups.refresh(session, series.id)
+            rows = rollups.read(session, series.id, buckets)
+        else:
+            rows = metric_rows.buckets(session, series.id, buckets) if series.count else []
     return {"key": key, "count": series.count, "buckets": [
         {"step_start": lo, "step_end": hi, "min": mn, "max": mx, "last": last, "count": n}
         for lo, hi, mn, mx, last, n in rows]}

@@ -1,10 +1,10 @@
 """All ORM models; importing this package registers every table on Base.metadata."""
 from db.models.auth import ROLES, ApiToken, AuditEvent, Membership, ProjectShare, Team, User
 from db.models.base import Base, new_id, now_ms
-from db.models.metrics import MetricPoint, MetricSeries
+from db.models.metrics import MetricPoint, MetricRollup, MetricSeries
 from db.models.tracking import (RUN_STATUSES, TERMINAL_STATUSES, Artifact, Experiment, ExperimentTag, Note,
                                 Param, Project, ProjectTag, Run, RunTag)
 
 __all__ = ["ROLES", "RUN_STATUSES", "TERMINAL_STATUSES", "ApiToken", "Artifact", "AuditEvent", "Base",
-           "Experiment", "ExperimentTag", "Membership", "MetricPoint", "MetricSeries", "Note", "Param",
+           "Experiment", "ExperimentTag", "Membership", "MetricPoint", "MetricRollup", "MetricSeries", "Note", "Param",
            "Project", "ProjectShare", "ProjectTag", "Run", "RunTag", "Team", "User", "new_id", "now_ms"]

@@ -23,6 +23,7 @@ class MetricSeries(Base):
     min_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     max_value: Mapped[float | None] = mapped_column(Float, nullable=True)
     max_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    rollup_from: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # lowest step with stale rollups
 
 
 class MetricPoint(Base):
@@ -37,3 +38,22 @@ class MetricPoint(Base):
     step: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     value: Mapped[float] = mapped_column(Float)
+
+
+class MetricRollup(Base):
+    """Pre-aggregated step buckets of a series at widths 16, 256, 4096, …: charts read these, not raw points.
+
+    Rebuilt lazily from `MetricSeries.rollup_from` upwards when a chart asks, so ingest stays a plain insert.
+    """
+
+    __tablename__ = "metric_rollups"
+    series_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    step_lo: Mapped[int] = mapped_column(BigInteger)
+    step_hi: Mapped[int] = mapped_column(BigInteger)
+    min_value: Mapped[float] = mapped_column(Float)
+    max_value: Mapped[float] = mapped_column(Float)
+    last_value: Mapped[float] = mapped_column(Float)
+    last_ts: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(BigInteger)
