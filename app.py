@@ -2,29 +2,33 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import dash
 import dash_bootstrap_components as dbc
 from flask_openapi3 import Info, OpenAPI
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from api import register_api
 from api.common import CORE_KEY
 from api.errors import validation_response
 from auth import cli, guard, web
 from callbacks import register_all
-from config import ConfigError, Settings, load_settings
+from config import ConfigError, Settings, load_settings, validate
 from db.engine import make_engine, make_session_factory, normalise_url
 from db.schema import SchemaError, upgrade
 from live import LiveError, make_bus, make_cache
 from services import accounts
 from services.context import Core
-from storage import StorageError, make_store
+from services.errors import Conflict, ServiceError
+from storage import ArtifactStore, StorageError, make_store
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("experiment_tracking")
@@ -34,22 +38,39 @@ class StartupError(RuntimeError):
     """The service cannot start; the message is one line for the operator."""
 
 
+STARTUP_ERRORS = (ConfigError, StartupError, SchemaError, StorageError, LiveError)
+PROBE_TIMEOUT = 3.0  # seconds to open a TCP connection to MinIO/S3 at start
+
+
+def _one_line(text: object) -> str:
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
 def _describe_db(url: str) -> str:
-    parsed = make_url(normalise_url(url))
+    try:
+        parsed = make_url(normalise_url(url))
+    except Exception:  # a URL too broken to parse: name it without echoing secrets
+        return "the database"
     if parsed.get_backend_name() == "sqlite":
         return f"SQLite {parsed.database}"
-    return f"Postgres {parsed.host}:{parsed.port or 5432}/{parsed.database}"
+    return f"Postgres {parsed.host or 'local socket'}:{parsed.port or 5432}/{parsed.database}"
 
 
 def _connect(settings: Settings) -> Engine:
+    """An engine that has answered SELECT 1; StartupError (one line) when it cannot."""
     url = settings.effective_database_url
-    engine = make_engine(url, settings.database_pool_size)
+    try:
+        engine = make_engine(url, settings.database_pool_size)
+    except OSError as exc:  # the SQLite file's directory cannot be created
+        raise StartupError(f"cannot use {_describe_db(url)} (DATABASE_URL/DATA_DIR): {exc.strerror or exc}") from None
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # driver errors vary; all mean the same to the operator
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise StartupError(f"cannot reach the database ({_describe_db(url)}): {reason}") from None
+        engine.dispose()
+        reason = _one_line(getattr(exc, "orig", None) or exc) or type(exc).__name__
+        raise StartupError(f"cannot reach the database ({_describe_db(url)}; DATABASE_URL): {reason}") from None
     return engine
 
 
@@ -57,23 +78,75 @@ def _secret_key(settings: Settings) -> str:
     if settings.secret_key:
         return settings.secret_key
     path = Path(settings.data_dir) / ".secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+    except OSError as exc:
+        raise StartupError(f"cannot keep the session key in DATA_DIR={settings.data_dir}: "
+                           f"{exc.strerror or exc} (or set SECRET_KEY)") from None
+
+
+def _check_store(settings: Settings, store: ArtifactStore) -> None:
+    """Reach MinIO/S3 (a quick TCP connect first: the client's own retries take minutes) and run a probe."""
+    endpoint = settings.minio_endpoint
+    if endpoint:
+        host, _, port = endpoint.rpartition(":") if endpoint.rpartition(":")[2].isdigit() else (endpoint, "", "")
+        port_number = int(port) if port else (443 if settings.minio_secure else 80)
+        try:
+            socket.create_connection((host.strip("[]"), port_number), timeout=PROBE_TIMEOUT).close()
+        except OSError as exc:
+            raise StartupError(f"MINIO_ENDPOINT={endpoint} is unreachable: {exc.strerror or exc}") from None
+    try:
+        store.check()
+    except StorageError as exc:
+        where = f"MINIO_ENDPOINT={endpoint}" if endpoint else f"DATA_DIR={settings.data_dir}"
+        raise StartupError(f"artifact store at {where} is not usable: {_one_line(exc)}") from None
+
+
+def _bootstrap_admin(core: Core, settings: Settings) -> None:
+    """ADMIN_USERNAME/ADMIN_PASSWORD create the first admin on an empty database, never later."""
+    if not (settings.admin_username and settings.admin_password):
+        return
+    try:
+        created = accounts.bootstrap_admin(core, settings.admin_username, settings.admin_password)
+    except (Conflict, IntegrityError):  # another worker starting at the same moment created it
+        created = False
+    except ServiceError as exc:
+        raise StartupError(f"ADMIN_USERNAME/ADMIN_PASSWORD: {exc.message}") from None
+    if created:
+        log.info("created the first administrator %r", settings.admin_username)
 
 
 def build_core(settings: Settings) -> Core:
+    """Check every backend the settings name, upgrade the schema, then bootstrap the admin.
+
+    Each failure is a one-line STARTUP_ERRORS exception; whatever was opened is closed again.
+    """
+    validate(settings)
+    logging.getLogger().setLevel(settings.log_level.upper())  # LOG_LEVEL even if logging was set up before
     engine = _connect(settings)
-    upgrade(engine)
-    bus = make_bus(settings.redis_url)
-    cache = make_cache(settings.redis_url, settings.redis_ttl)
-    core = Core(settings=settings, sessions=make_session_factory(engine), bus=bus, store=make_store(settings),
-                cache=cache)
-    if settings.admin_username and settings.admin_password:
-        if accounts.bootstrap_admin(core, settings.admin_username, settings.admin_password):
-            log.info("created the first administrator %r", settings.admin_username)
+    closers: list[Callable[[], None]] = [engine.dispose]
+    try:
+        bus = make_bus(settings.redis_url)
+        closers.append(bus.close)
+        try:
+            bus.ping()
+        except LiveError as exc:
+            raise StartupError(f"REDIS_URL: {exc}") from None
+        cache = make_cache(settings.redis_url, settings.redis_ttl)
+        store = make_store(settings)
+        _check_store(settings, store)
+        revision = upgrade(engine)
+        core = Core(settings=settings, sessions=make_session_factory(engine), bus=bus, store=store, cache=cache)
+        _bootstrap_admin(core, settings)
+    except BaseException:
+        for close in reversed(closers):
+            close()
+        raise
+    log.info("database %s at schema revision %s", _describe_db(settings.effective_database_url), revision)
     return core
 
 
@@ -109,25 +182,63 @@ _built: dict[str, Any] = {}
 
 
 def __getattr__(name: str) -> Any:
-    """`app` and `server` are built on first use, so `gunicorn app:server` and `flask --app app` work."""
+    """`app` and `server` are built on first use, so `gunicorn app:server` and `flask --app app` work.
+
+    A start-up failure is one line: gunicorn halts with "App failed to load", flask exits with status 2.
+    """
     if name not in ("app", "server"):
-        raise AttributeError(name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if not _built:
-        dash_app = create_app()
+        try:
+            dash_app = create_app()
+        except STARTUP_ERRORS as exc:
+            message = f"experiment-tracking: {exc}"
+            if "gunicorn.arbiter" in sys.modules:
+                from gunicorn.errors import AppImportError
+
+                raise AppImportError(message) from None
+            print(message, file=sys.stderr, flush=True)
+            raise SystemExit(2) from None
         _built.update(app=dash_app, server=dash_app.server)
         globals().update(_built)
     return _built[name]
 
 
+def _check_listen(host: str, port: int) -> None:
+    """Fail before any work if HOST:PORT cannot be bound (the server binds it again right after)."""
+    if os.environ.get("WERKZEUG_SERVER_FD"):  # the DEBUG reloader's child: its parent holds the socket
+        return
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                            flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise StartupError(f"HOST={host!r} is not an address of this machine: {exc.strerror}") from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {host}:{port} (HOST, PORT): {exc.strerror or exc}") from None
+
+
+def _fail(message: str) -> int:
+    print(f"experiment-tracking: {message}", file=sys.stderr, flush=True)
+    return 2
+
+
 def main() -> int:
+    """`python app.py`: check the configuration and every backend, then serve on HOST:PORT."""
     try:
         settings = load_settings()
+        _check_listen(settings.host, settings.port)
         dash_app = create_app(settings)
-    except (ConfigError, StartupError, SchemaError, StorageError, LiveError) as exc:
-        print(f"experiment-tracking: {exc}", file=sys.stderr)
-        return 2
+    except STARTUP_ERRORS as exc:
+        return _fail(_one_line(exc))
+    except Exception as exc:  # a bug, not a configuration problem: still one line; LOG_LEVEL=DEBUG shows more
+        log.debug("start-up failed", exc_info=True)
+        return _fail(f"start-up failed: {type(exc).__name__}: {_one_line(exc)}")
     core: Core = dash_app.server.extensions[CORE_KEY]
-    print(f"Experiment Tracking 2.0 on http://{settings.host}:{settings.port}  "
+    print(f"Experiment Tracking 2.0 listening on http://{settings.host}:{settings.port}  "
           f"(database: {_describe_db(settings.effective_database_url)}; artifacts: {core.store.kind}; "
           f"live bus: {core.bus.kind}; API docs: /docs)", flush=True)
     dash_app.run(host=settings.host, port=settings.port, debug=settings.debug)

@@ -20,23 +20,34 @@ def normalise_url(url: str) -> str:
     return url
 
 
+CONNECT_TIMEOUT = 5  # seconds; an unreachable Postgres fails start-up fast instead of hanging
+
+
 def make_engine(url: str, pool_size: int = 20) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout, Postgres a sized pool."""
+    """Create an engine with a pool of `pool_size` (DATABASE_POOL_SIZE) connections plus as many overflow.
+
+    SQLite also gets WAL, foreign keys and a busy timeout; Postgres a connect timeout and pre-ping.
+    """
     url = normalise_url(url)
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError("DATABASE_URL is not a valid database URL") from None
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database)
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         connect_args={"connect_timeout": 5})
+        return _sqlite_engine(url, parsed.database, pool_size)
+    try:
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                             connect_args={"connect_timeout": CONNECT_TIMEOUT})
+    except (ArgumentError, ImportError, ValueError) as exc:
+        raise ConfigError(f"DATABASE_URL cannot be used: {' '.join(str(exc).split())}") from None
 
 
-def _sqlite_engine(url: str, database: str | None) -> Engine:
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+def _sqlite_engine(url: str, database: str | None, pool_size: int) -> Engine:
+    if not database or database == ":memory:":
+        raise ConfigError("DATABASE_URL is an in-memory SQLite database: use a file, sqlite:////abs/path.db")
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size,
+                           connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
