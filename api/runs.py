@@ -1,6 +1,7 @@
 """/api/v1 runs and metrics: start runs, update them, log metrics singly or in batches, read history."""
 from __future__ import annotations
 
+from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 
 from api.common import ERRORS, SECURITY, actor, core, page_reply, reply
