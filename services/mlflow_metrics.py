@@ -122,20 +122,23 @@ def log_points(core: Core, actor: Actor, run_id: str, points: list[Point]) -> No
 
 
 def _nan_aware_summaries(points: list[Point], series_ids: dict[str, int]) -> list[dict]:
-    """Like services.metrics' batch summary, but NaN never becomes a min or max (it can be the last value)."""
-    acc: dict[str, dict] = {}
+    """services.metrics' batch summary with min and max taken over the finite values only (NaN stays a
+    possible last value): its own comparisons assume finite numbers."""
+    batches = metric_service._batch_summaries(points, series_ids)
+    extremes: dict[str, dict] = {}
     for p in points:
-        s = acc.setdefault(p.key, {"sid": series_ids[p.key], "n": 0, "bmin": None, "bmin_step": None, "bmax": None,
-                                   "bmax_step": None, "blast": None, "blast_step": None, "blast_ts": None})
-        s["n"] += 1
-        if not math.isnan(p.value):
-            if s["bmin"] is None or p.value < s["bmin"]:
-                s["bmin"], s["bmin_step"] = p.value, p.step
-            if s["bmax"] is None or p.value > s["bmax"]:
-                s["bmax"], s["bmax_step"] = p.value, p.step
-        if s["blast_step"] is None or (p.step, p.ts) >= (s["blast_step"], s["blast_ts"]):
-            s["blast"], s["blast_step"], s["blast_ts"] = p.value, p.step, p.ts
-    return sorted(acc.values(), key=lambda s: s["sid"])
+        if math.isnan(p.value):
+            continue
+        e = extremes.setdefault(p.key, {"bmin": p.value, "bmin_step": p.step, "bmax": p.value, "bmax_step": p.step})
+        if p.value < e["bmin"]:
+            e["bmin"], e["bmin_step"] = p.value, p.step
+        if p.value > e["bmax"]:
+            e["bmax"], e["bmax_step"] = p.value, p.step
+    key_of = {sid: key for key, sid in series_ids.items()}
+    none = {"bmin": None, "bmin_step": None, "bmax": None, "bmax_step": None}
+    for batch in batches:
+        batch.update(extremes.get(key_of[batch["sid"]], none))
+    return batches
 
 
 def _log_with_nan(core: Core, actor: Actor, run_id: str, points: list[Point]) -> None:
