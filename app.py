@@ -75,14 +75,24 @@ def _connect(settings: Settings) -> Engine:
 
 
 def _secret_key(settings: Settings) -> str:
+    """SECRET_KEY, else one generated once into DATA_DIR (workers starting together agree on it)."""
     if settings.secret_key:
         return settings.secret_key
+    if settings.redis_url:
+        log.warning("SECRET_KEY is not set: browser sessions only work across workers that share DATA_DIR")
     path = Path(settings.data_dir) / ".secret_key"
     try:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
+            tmp = path.with_name(f".secret_key.{os.getpid()}.tmp")
+            tmp.write_text(secrets.token_hex(32))
+            tmp.chmod(0o600)
+            try:
+                os.link(tmp, path)  # atomic: the first process to start wins, the others read its key
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
         return path.read_text().strip()
     except OSError as exc:
         raise StartupError(f"cannot keep the session key in DATA_DIR={settings.data_dir}: "
