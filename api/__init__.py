@@ -5,7 +5,7 @@ from flask import request
 from flask_openapi3 import OpenAPI
 from pydantic import ValidationError
 
-from api import artifacts, auth_routes, health, notes, projects, runs
+from api import artifacts, auth_routes, best_run, health, notes, projects, runs
 from api.errors import envelope, register_error_handlers, validation_response
 from api.json_provider import StrictJSONProvider, check_json_body
 
@@ -15,7 +15,7 @@ def register_api(server: OpenAPI) -> None:
     register_error_handlers(server)
     server.register_error_handler(ValidationError, validation_response)
     server.before_request(check_json_body)
-    for module in (auth_routes, projects, runs, artifacts, notes):
+    for module in (auth_routes, projects, runs, artifacts, notes, best_run):
         server.register_api(module.blueprint())
     health.register(server)
     __import__("api.mlflow", fromlist=["register"]).register(server)  # /api/2.0/mlflow compatibility

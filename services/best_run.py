@@ -1,0 +1,205 @@
+"""Best run of an experiment by a metric summary (SQL over metric_series), model-promotion hooks, feature usage."""
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import literal, select
+
+from db.models import Artifact, MetricSeries, Run, new_id, now_ms
+from services import artifacts, audit, runs, validation
+from services.access import require_experiment, require_run
+from services.context import Actor, Core
+from services.errors import Invalid, NotFound
+
+SUMMARIES = {"last": MetricSeries.last_value, "min": MetricSeries.min_value, "max": MetricSeries.max_value}
+MODES = {"max": "max", "maximize": "max", "min": "min", "minimize": "min"}
+MAX_HOOKS = 20
+MAX_FEATURES = 100_000
+FEATURE_ARTIFACT = "feature_usage.json"
+FEATURE_TAG = "feature_set/"
+_CRITERION = re.compile(r"^\s*(?:(last|min|max)\s+)?(>=|<=|==|!=|>|<)\s*([-+]?[0-9.]+(?:[eE][-+]?\d+)?)\s*$")
+_OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b,
+        "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+# ---------------------------------------------------------------- best run
+
+def best_run(core: Core, actor: Actor, experiment_id: str, metric: str, mode: str = "max", summary: str = "last",
+             status: str | None = None) -> dict:
+    """The run whose per-run summary (last, min or max) of `metric` is best; ties go to the earlier run."""
+    validation.key(metric, "metric")
+    if mode not in MODES:
+        raise Invalid("mode must be max or min", "mode")
+    if summary not in SUMMARIES:
+        raise Invalid("summary must be last, min or max", "summary")
+    column = SUMMARIES[summary]
+    with core.sessions() as session:
+        require_experiment(session, actor, experiment_id)
+        stmt = (select(Run.id, column).join(MetricSeries, MetricSeries.run_pk == Run.pk)
+                .where(Run.experiment_id == experiment_id, Run.deleted_at.is_(None), MetricSeries.key == metric,
+                       MetricSeries.count > 0, column.is_not(None)))
+        if session.get_bind().dialect.name == "postgresql":  # NaN from the MLflow path sorts above every number
+            stmt = stmt.where(column != literal(math.nan))
+        if status:
+            stmt = stmt.where(Run.status == status)
+        order = column.desc() if MODES[mode] == "max" else column.asc()
+        row = session.execute(stmt.order_by(order, Run.start_time, Run.pk).limit(1)).first()
+    if row is None:
+        raise NotFound(f"no run of experiment {experiment_id} has a value for metric {metric!r}", "metric")
+    run_id, value = row
+    result = runs.get_run(core, actor, run_id)
+    result["artifacts"] = artifacts.list_artifacts(core, actor, run_id, limit=1000).items
+    result["best"] = {"metric": metric, "mode": MODES[mode], "summary": summary, "value": value}
+    return result
+
+
+# ---------------------------------------------------------------- promotion hooks
+
+def parse_criterion(text: str, field: str) -> tuple[str, str, float]:
+    """'>= 0.95' (the seed's form) or 'max >= 0.95' → (summary, operator, threshold)."""
+    match = _CRITERION.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise Invalid(f"{field}: {str(text)[:40]!r} is not a criterion such as '>= 0.95' or 'max > 0.9'", field)
+    try:
+        threshold = float(match.group(3))
+    except ValueError:
+        raise Invalid(f"{field}: {match.group(3)!r} is not a number", field) from None
+    if not math.isfinite(threshold):
+        raise Invalid(f"{field}: the threshold must be a finite number", field)
+    return match.group(1) or "last", match.group(2), threshold
+
+
+def evaluate(criteria: dict[str, str], summaries: dict[str, dict]) -> tuple[bool, dict[str, dict]]:
+    """Pure: check each metric's criterion against a run's summaries; a missing metric fails its criterion."""
+    results: dict[str, dict] = {}
+    for key, text in criteria.items():
+        summary, op, threshold = parse_criterion(text, f"criteria.{key}")
+        value = (summaries.get(key) or {}).get(summary)
+        met = isinstance(value, (int, float)) and math.isfinite(value) and _OPS[op](value, threshold)
+        results[key] = {"criterion": text, "summary": summary, "value": value, "met": bool(met)}
+    return all(r["met"] for r in results.values()), results
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+        raise Invalid("registry_url must be an http(s) URL", "registry_url")
+    return url
+
+
+def _hooks(settings: dict | None) -> list[dict]:
+    return list((settings or {}).get("promotion_hooks") or [])
+
+
+def add_promotion_hook(core: Core, actor: Actor, experiment_id: str, criteria: dict[str, str], registry_url: str,
+                       name: str | None = None) -> dict:
+    """Store a hook on the experiment: when a run finishes and meets every criterion, register it at the URL."""
+    if not criteria:
+        raise Invalid("criteria must name at least one metric, e.g. {\"accuracy\": \">= 0.95\"}", "criteria")
+    for key, text in criteria.items():
+        validation.key(key, f"criteria.{key}")
+        parse_criterion(text, f"criteria.{key}")
+    hook = {"id": new_id(), "name": validation.name(name, "name") if name else None, "criteria": dict(criteria),
+            "registry_url": _check_url(registry_url), "created_by": actor.user_id,
+            "created_at": validation.iso(now_ms())}
+    with core.sessions.begin() as session:
+        exp = require_experiment(session, actor, experiment_id, "editor")
+        hooks = _hooks(exp.settings)
+        if len(hooks) >= MAX_HOOKS:
+            raise Invalid(f"an experiment holds at most {MAX_HOOKS} promotion hooks", "criteria")
+        exp.settings = {**(exp.settings or {}), "promotion_hooks": [*hooks, hook]}
+        audit.record(session, actor, "experiment.promotion_hook.add", "experiment", experiment_id, after=hook)
+    core.bus.bump([f"exp:{experiment_id}"], {"type": "experiment.updated", "experiment_id": experiment_id})
+    return {"experiment_id": experiment_id, **hook}
+
+
+def list_promotion_hooks(core: Core, actor: Actor, experiment_id: str) -> list[dict]:
+    with core.sessions() as session:
+        exp = require_experiment(session, actor, experiment_id)
+        return [{"experiment_id": experiment_id, **h} for h in _hooks(exp.settings)]
+
+
+def delete_promotion_hook(core: Core, actor: Actor, experiment_id: str, hook_id: str) -> None:
+    with core.sessions.begin() as session:
+        exp = require_experiment(session, actor, experiment_id, "editor")
+        hooks = _hooks(exp.settings)
+        kept = [h for h in hooks if h.get("id") != hook_id]
+        if len(kept) == len(hooks):
+            raise NotFound(f"promotion hook {hook_id} not found", "hook_id")
+        exp.settings = {**(exp.settings or {}), "promotion_hooks": kept}
+        audit.record(session, actor, "experiment.promotion_hook.delete", "experiment", experiment_id,
+                     before={"hook_id": hook_id})
+
+
+def promotion_check(core: Core, actor: Actor, run_id: str) -> dict:
+    """Each hook of the run's experiment with whether this run meets it, and the registration payload."""
+    run = runs.get_run(core, actor, run_id)
+    hooks = list_promotion_hooks(core, actor, run["experiment_id"])
+    summaries = run.get("metrics") or {}
+    checked = []
+    for hook in hooks:
+        met, results = evaluate(hook["criteria"], summaries)
+        checked.append({**hook, "met": met, "results": results})
+    return {"run_id": run_id, "experiment_id": run["experiment_id"], "status": run["status"], "hooks": checked,
+            "payload": {"name": f"{run['name']}", "run_id": run_id, "experiment_id": run["experiment_id"],
+                        "metrics": {k: s.get("last") for k, s in summaries.items()},
+                        "parameters": run.get("parameters") or {}, "git_commit": run.get("git_commit"),
+                        "artifacts": artifacts.list_artifacts(core, actor, run_id, limit=1000).items}}
+
+
+# ---------------------------------------------------------------- feature usage
+
+def _importance(raw: dict[str, Any] | None) -> dict[str, float]:
+    cleaned: dict[str, float] = {}
+    for name, value in (raw or {}).items():
+        if not isinstance(name, str) or not name or len(name) > validation.MAX_KEY:
+            raise Invalid(f"feature_importance: feature name {str(name)[:40]!r} must be 1-250 characters",
+                          "feature_importance")
+        cleaned[name] = validation.finite(value, f"feature_importance.{name}")
+    if len(cleaned) > MAX_FEATURES:
+        raise Invalid(f"at most {MAX_FEATURES} features", "feature_importance")
+    return dict(sorted(cleaned.items(), key=lambda kv: (-abs(kv[1]), kv[0])))
+
+
+def log_feature_usage(core: Core, actor: Actor, run_id: str, feature_sets: list[str],
+                      feature_importance: dict[str, Any] | None = None) -> dict:
+    """Merge into what the run already has: sets become tags feature_set/<name> (filterable), the whole record
+    is the run's feature_usage.json artifact."""
+    sets = [validation.key(s, f"feature_sets[{i}]") for i, s in enumerate(feature_sets or [])]
+    importance = _importance(feature_importance)
+    if not sets and not importance:
+        raise Invalid("send feature_sets and/or feature_importance", "feature_sets")
+    previous = feature_usage(core, actor, run_id)
+    merged_sets = list(dict.fromkeys([*previous["feature_sets"], *sets]))
+    merged = _importance({**previous["feature_importance"], **importance})
+    record = {"feature_sets": merged_sets, "feature_importance": merged}
+    with core.sessions.begin() as session:
+        run = require_run(session, actor, run_id, "editor")
+        runs.ensure_writable(run)
+        runs.set_tags(session, run, {f"{FEATURE_TAG}{s}": "used" for s in sets})
+    stored = artifacts.upload(core, actor, run_id, FEATURE_ARTIFACT, io.BytesIO(json.dumps(record).encode()),
+                              type="metrics", metadata={"kind": "feature_usage"}, content_type="application/json")
+    return {"run_id": run_id, **record, "artifact_id": stored["id"]}
+
+
+def feature_usage(core: Core, actor: Actor, run_id: str) -> dict:
+    """What log_feature_usage stored; empty lists when nothing was logged."""
+    with core.sessions() as session:
+        run = require_run(session, actor, run_id)
+        art = session.execute(select(Artifact).where(Artifact.run_pk == run.pk, Artifact.name == FEATURE_ARTIFACT,
+                                                     Artifact.stored.is_(True))).scalar_one_or_none()
+        art_id = art.id if art else None
+    if art_id is None:
+        return {"run_id": run_id, "feature_sets": [], "feature_importance": {}, "artifact_id": None}
+    info, chunks = artifacts.open_artifact(core, actor, run_id, art_id)
+    try:
+        record = json.loads(b"".join(chunks))
+    except ValueError:
+        record = {}
+    return {"run_id": run_id, "feature_sets": list(record.get("feature_sets") or []),
+            "feature_importance": dict(record.get("feature_importance") or {}), "artifact_id": info["id"]}
