@@ -7,13 +7,14 @@ from pydantic import ValidationError
 
 from api import artifacts, auth_routes, best_run, health, notes, projects, runs
 from api.errors import envelope, register_error_handlers, validation_response
-from api.json_provider import StrictJSONProvider, check_json_body
+from api.json_provider import StrictJSONProvider, check_json_body, reject_nul
 
 
 def register_api(server: OpenAPI) -> None:
     server.json = StrictJSONProvider(server)
     register_error_handlers(server)
     server.register_error_handler(ValidationError, validation_response)
+    server.before_request(reject_nul)
     server.before_request(check_json_body)
     for module in (auth_routes, projects, runs, artifacts, notes, best_run):
         server.register_api(module.blueprint())

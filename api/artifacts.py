@@ -1,7 +1,6 @@
 """/api/v1/runs/{run_id}/artifacts: register by URI (the seed's body), multipart upload, list, download."""
 from __future__ import annotations
 
-import json
 import mimetypes
 from typing import Any
 
@@ -10,6 +9,7 @@ from flask_openapi3 import APIBlueprint, FileStorage, Tag
 from pydantic import BaseModel, Field
 
 from api.common import ERRORS, SECURITY, actor, core, page_reply, reply
+from api.json_provider import strict_loads
 from api.schemas import ArtifactPath, ArtifactRegister, PageOut, PageQuery, RunPath
 from services import artifacts
 from services.errors import Invalid
@@ -26,9 +26,9 @@ def _metadata(raw: str | None) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        value = json.loads(raw)
-    except ValueError:
-        raise Invalid("metadata must be a JSON object", "metadata") from None
+        value = strict_loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise Invalid(f"metadata must be a JSON object: {str(exc)[:200]}", "metadata") from None
     if not isinstance(value, dict):
         raise Invalid("metadata must be a JSON object", "metadata")
     return value

@@ -97,6 +97,23 @@ class StrictJSONProvider(DefaultJSONProvider):
         return strict_loads(s)
 
 
+def reject_nul() -> Any:
+    """Before an API view: NUL in the path or query string is a client error (Postgres text cannot hold it)."""
+    from flask import request
+
+    from api.errors import envelope
+
+    if not request.path.startswith("/api/"):
+        return None
+    if "\x00" in request.path:
+        return envelope(400, "validation_error", "the URL path must not contain NUL (%00) characters")
+    for key, value in request.args.items(multi=True):
+        if "\x00" in key or "\x00" in value:
+            return envelope(400, "validation_error", f"query parameter {key!r} must not contain NUL (%00) characters",
+                            key.replace("\x00", "") or None)
+    return None
+
+
 def check_json_body() -> Any:
     """Before an API view: a JSON body must parse strictly, so the client hears exactly what is wrong."""
     from flask import request

@@ -153,7 +153,7 @@ class ArtifactRegister(Strict):
     name: str = Field(max_length=500, examples=["model.pkl"])
     path: str = Field(max_length=2000, examples=["s3://experiments/run-001/model.pkl"])
     type: str | None = Field("other", max_length=50)
-    size_bytes: int | None = Field(None, ge=0)
+    size_bytes: int | None = Field(None, ge=0, le=2**63 - 1)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -45,8 +45,8 @@ def register(core: Core, actor: Actor, run_id: str, name: str, path: str, type: 
     name, kind = _name(name), _type(type)
     if not path or len(path) > 2000:
         raise Invalid("path must be a URI of at most 2000 characters", "path")
-    if size_bytes is not None and size_bytes < 0:
-        raise Invalid("size_bytes must not be negative", "size_bytes")
+    if size_bytes is not None and not 0 <= size_bytes < 2**63:
+        raise Invalid("size_bytes must be between 0 and 2^63 - 1", "size_bytes")
     with core.sessions.begin() as session:
         run = require_run(session, actor, run_id, "editor")
         ensure_writable(run)

@@ -24,6 +24,8 @@ def name(value: str, field: str, max_len: int = MAX_NAME) -> str:
         raise Invalid(f"{field} is longer than {max_len} characters", field)
     if not _NAME_RE.match(value):
         raise Invalid(f"{field} {value!r} may contain letters, digits, space and . - _ / : + @ ( ) [ ] only", field)
+    if any(part.strip() in ("", ".", "..") for part in value.split("/")):
+        raise Invalid(f"{field} {value!r} must not have an empty, '.' or '..' part between slashes", field)
     return value
 
 
