@@ -14,7 +14,7 @@ from services.errors import ServiceError
 
 users = AppGroup("users", help="Create and list users.")
 teams = AppGroup("teams", help="Create teams and manage members.")
-tokens = AppGroup("tokens", help="Create and revoke API tokens.")
+tokens = AppGroup("tokens", help="Create, list and revoke API tokens.")
 
 
 def _core() -> Core:
@@ -92,8 +92,20 @@ def list_teams() -> None:
 @click.argument("username")
 @click.option("--name", default="cli", help="a label to recognise the token by")
 def create_token(username: str, name: str) -> None:
+    """Print a new token for USERNAME on stdout (alone, for scripts); its id goes to stderr."""
     token = _run(accounts.create_token, _core(), _actor_of(username), name)
     click.echo(token["token"])
+    click.echo(f"token id={token['id']} for {username} (revoke: flask --app app tokens revoke {token['id']})",
+               err=True)
+
+
+@tokens.command("list")
+@click.argument("username")
+def list_tokens(username: str) -> None:
+    """USERNAME's tokens: id, name, prefix, created, revoked (never the secret)."""
+    for token in accounts.list_tokens(_core(), _actor_of(username)):
+        state = f"revoked {token['revoked_at']}" if token["revoked_at"] else "active"
+        click.echo(f"{token['id']}\t{token['name']}\t{token['prefix']}...\tcreated {token['created_at']}\t{state}")
 
 
 @tokens.command("revoke")

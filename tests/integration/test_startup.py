@@ -170,7 +170,8 @@ def wait_healthy(proc: subprocess.Popen, base: str, timeout: float = START_TIMEO
         except OSError:
             pass
         if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}: {proc.stderr.read()[-3000:]}")
+            tail = proc.stderr.read()[-3000:] if proc.stderr else ""
+            raise AssertionError(f"server exited with {proc.returncode}: {tail}")
         if time.monotonic() > deadline:
             raise AssertionError(f"no healthy answer from {base} within {timeout:.0f}s")
         try:
