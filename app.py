@@ -21,6 +21,7 @@ from api.common import CORE_KEY
 from api.errors import validation_response
 from auth import cli, guard, web
 from callbacks import register_all
+from components import shell
 from config import ConfigError, Settings, load_settings, validate
 from db.engine import make_engine, make_session_factory, normalise_url
 from db.schema import SchemaError, upgrade
@@ -182,8 +183,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server = _server(settings, core)
     app = dash.Dash(__name__, server=server, use_pages=True, pages_folder=str(ROOT / "pages"),
                     assets_folder=str(ROOT / "assets"), suppress_callback_exceptions=True,
-                    title="Experiment Tracking 2.0", update_title=None)
-    app.layout = dbc.Container(dash.page_container, fluid=True)
+                    title="Experiment Tracking 2.0", update_title=None, external_stylesheets=[],
+                    serve_locally=True)  # Bootstrap and everything else come from assets/, never a CDN
+    app.layout = shell.app_layout()
     register_all(app)
     return app
 

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import dash
 
+from callbacks import experiment, navbar, project, projects
+
 
 def register_all(app: dash.Dash) -> None:
     """Attach every page's callbacks to this app."""
+    for module in (navbar, projects, project, experiment):
+        module.register(app)

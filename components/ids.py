@@ -1,1 +1,56 @@
 """Every Dash component id used across pages and callbacks."""
+from __future__ import annotations
+
+# Shell: navbar and programmatic navigation
+NAV_LOCATION = "nav-location"  # written by callbacks to move to another page (refresh="callback-nav")
+NAV_PROJECT_SWITCH = "nav-project-switch"
+NAV_SEARCH = "nav-search"
+NAV_SEARCH_RESULTS = "nav-search-results"
+NAV_USER_MENU = "nav-user-menu"
+NAV_USER_NAME = "nav-user-name"
+NAV_PATH = "nav-path"  # a Location read by the navbar to know the current page
+
+# Project browser (/projects)
+PROJECTS_QUERY = "projects-query"
+PROJECTS_URL = "projects-url"  # keeps filters in the address bar (refresh=False)
+PROJECTS_TEAM = "projects-team"
+PROJECTS_TAG = "projects-tag"
+PROJECTS_GRID = "projects-grid"
+PROJECTS_CONTENT = "projects-content"
+PROJECTS_COUNT = "projects-count"
+PROJECTS_NEW = "projects-new"
+NEW_PROJECT_MODAL = "new-project-modal"
+NEW_PROJECT_NAME = "new-project-name"
+NEW_PROJECT_TEAM = "new-project-team"
+NEW_PROJECT_DESCRIPTION = "new-project-description"
+NEW_PROJECT_TAGS = "new-project-tags"
+NEW_PROJECT_SUBMIT = "new-project-submit"
+NEW_PROJECT_CANCEL = "new-project-cancel"
+NEW_PROJECT_ERROR = "new-project-error"
+
+# Project page (/projects/<id>)
+PROJECT_ID = "project-id"
+PROJECT_CONTENT = "project-content"
+PROJECT_GRID = "project-experiments-grid"
+PROJECT_NEW_EXPERIMENT = "project-new-experiment"
+NEW_EXPERIMENT_MODAL = "new-experiment-modal"
+NEW_EXPERIMENT_NAME = "new-experiment-name"
+NEW_EXPERIMENT_DESCRIPTION = "new-experiment-description"
+NEW_EXPERIMENT_HYPOTHESIS = "new-experiment-hypothesis"
+NEW_EXPERIMENT_TAGS = "new-experiment-tags"
+NEW_EXPERIMENT_SUBMIT = "new-experiment-submit"
+NEW_EXPERIMENT_CANCEL = "new-experiment-cancel"
+NEW_EXPERIMENT_ERROR = "new-experiment-error"
+
+# Experiment page (/experiments/<id>): the run table
+EXP_ID = "exp-id"
+EXP_QUERY = "exp-query"
+EXP_URL = "exp-url"  # keeps sort, filter and selection in the address bar (refresh=False)
+EXP_CONTENT = "exp-content"
+EXP_TICK = "exp-tick"
+EXP_SEEN = "exp-seen-version"
+EXP_COLUMNS = "exp-columns"  # the discovered param/metric keys the grid was built with
+RUN_GRID = "run-grid"
+RUN_AGGREGATES = "run-aggregates"
+RUN_SELECTION = "run-selection"
+RUN_COUNT = "run-count"

@@ -1,13 +1,13 @@
-"""Landing page: where the dashboard starts (the full project browser lives in pages/projects.py)."""
+"""Landing page: the project browser (the same view as /projects)."""
 from __future__ import annotations
 
 import dash
 from dash import html
 
-dash.register_page(__name__, path="/", title="Experiment Tracking 2.0")
+from components.browser import project_browser
+
+dash.register_page(__name__, path="/", title="Projects · Experiment Tracking 2.0")
 
 
-def layout(**_query: str) -> html.Div:
-    return html.Div([html.H1("Experiment Tracking 2.0"),
-                     html.P("The API is at /api/v1 (see /docs). Log a first run with a token from "
-                            "POST /api/v1/auth/token.")], className="py-4")
+def layout(**query: str) -> html.Div:
+    return project_browser(query)

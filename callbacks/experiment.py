@@ -1,0 +1,116 @@
+"""Experiment page: header, the run table's rows (infinite model), live refresh and state in the URL."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from callbacks.common import actor, core
+from components import ids
+from components.common import not_found, page_header, status_badge
+from components.grids import run_column_defs, run_grid
+from components.url_state import (parse_aggregates, parse_filter, parse_list, parse_sort, run_table_search,
+                                  selected_ids)
+from services import experiments, projects, run_table
+from services.errors import NotFound, ServiceError
+
+REFRESH_MS = 1000  # a new run shows within two seconds; an idle tick costs one counter read
+
+
+def scope(experiment_id: str) -> str:
+    return f"exp:{experiment_id}"
+
+
+def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
+    """The page for this experiment, with the table state a shared link carries (?sort, filter, sel, agg)."""
+    who, query = actor(), query or {}
+    version = core().bus.version(scope(experiment_id or ""))  # read first: anything later bumps past it
+    try:
+        exp = experiments.get_experiment(core(), who, experiment_id or "")
+        project = projects.get_project(core(), who, exp["project_id"])
+        columns = run_table.discover_columns(core(), who, exp["id"])
+    except NotFound:
+        return not_found("experiment")
+    aggregates = parse_aggregates(query.get("agg"))
+    defs = run_column_defs(columns, aggregates, parse_sort(query.get("sort")))
+    header = page_header(exp["name"], exp["description"] or None, [],
+                         trail=[("Projects", "/projects"), (project["name"], f"/projects/{project['id']}"),
+                                (exp["name"], None)], badges=[status_badge(exp["status"])])
+    hypothesis = html.Div([html.Span("Hypothesis ", className="fw-semibold"), exp["hypothesis"]],
+                          className="hypothesis mb-2") if exp["hypothesis"] else None
+    toolbar = html.Div([
+        html.Span(id=ids.RUN_COUNT, className="text-secondary small"),
+        html.Span(id=ids.RUN_SELECTION, className="small ms-3"),
+        html.Div([html.Span("Metric columns: last", className="small text-secondary me-2"),
+                  dbc.Checklist(id=ids.RUN_AGGREGATES, options=[{"label": "min", "value": "min"},
+                                                                {"label": "max", "value": "max"}],
+                                value=aggregates, inline=True, switch=True, className="small")],
+                 className="d-flex align-items-center ms-auto")], className="d-flex align-items-center mb-2")
+    return html.Div([header, hypothesis, toolbar,
+                     run_grid(defs, parse_filter(query.get("filter")), parse_list(query.get("sel"))),
+                     dcc.Store(id=ids.EXP_SEEN, data=version), dcc.Store(id=ids.EXP_COLUMNS, data=columns),
+                     dcc.Interval(id=ids.EXP_TICK, interval=REFRESH_MS)])
+
+
+def get_rows(request: dict | None, experiment_id: str) -> tuple:
+    """One block of rows for AG Grid's infinite model; sort and filter become SQL over whitelisted columns."""
+    if not request:
+        raise PreventUpdate
+    try:
+        page = run_table.fetch_rows(core(), actor(), experiment_id, request.get("startRow", 0),
+                                    request.get("endRow", 100), request.get("sortModel"),
+                                    request.get("filterModel"))
+    except NotFound:
+        return {"rowData": [], "rowCount": 0}, "Not found"
+    except ServiceError as exc:
+        return {"rowData": [], "rowCount": 0}, exc.message
+    total = page["rowCount"]
+    return page, f"{total} run{'s' if total != 1 else ''}"
+
+
+def refresh(_tick: int, experiment_id: str, seen: int | None, known: dict | None, aggregates: list | None,
+            request: dict | None) -> tuple:
+    """Idle ticks cost one counter read; when it moved, new columns are added and the table refetched."""
+    version = core().bus.version(scope(experiment_id))
+    if seen is None or version == seen:
+        raise PreventUpdate
+    columns = run_table.discover_columns(core(), actor(), experiment_id)
+    if columns == known:
+        return version, no_update, no_update
+    sort = [(s["colId"], s.get("sort", "asc")) for s in (request or {}).get("sortModel") or []]
+    return version, columns, run_column_defs(columns, aggregates or [], sort)
+
+
+def change_aggregates(aggregates: list | None, columns: dict | None, request: dict | None) -> list[dict]:
+    sort = [(s["colId"], s.get("sort", "asc")) for s in (request or {}).get("sortModel") or []]
+    return run_column_defs(columns or {}, aggregates or [], sort)
+
+
+def sync_url(request: dict | None, selected: list | dict | None, aggregates: list | None) -> tuple:
+    """The address bar follows the table (sort, filter, selection, shown aggregates) so the link can be shared."""
+    ids_ = selected_ids(selected)
+    request = request or {}
+    search = run_table_search(request.get("sortModel"), request.get("filterModel"), ids_, aggregates or [])
+    label = f"{len(ids_)} selected" if ids_ else ""
+    return search, label
+
+
+def register(app: Dash) -> None:
+    app.callback(Output(ids.EXP_CONTENT, "children"), Input(ids.EXP_ID, "data"),
+                 State(ids.EXP_QUERY, "data"))(load_experiment)
+    app.callback(Output(ids.RUN_GRID, "getRowsResponse"), Output(ids.RUN_COUNT, "children"),
+                 Input(ids.RUN_GRID, "getRowsRequest"), State(ids.EXP_ID, "data"),
+                 prevent_initial_call=True)(get_rows)
+    app.callback(Output(ids.EXP_SEEN, "data"), Output(ids.EXP_COLUMNS, "data"),
+                 Output(ids.RUN_GRID, "columnDefs"),
+                 Input(ids.EXP_TICK, "n_intervals"), State(ids.EXP_ID, "data"), State(ids.EXP_SEEN, "data"),
+                 State(ids.EXP_COLUMNS, "data"), State(ids.RUN_AGGREGATES, "value"),
+                 State(ids.RUN_GRID, "getRowsRequest"), prevent_initial_call=True)(refresh)
+    app.callback(Output(ids.RUN_GRID, "columnDefs", allow_duplicate=True), Input(ids.RUN_AGGREGATES, "value"),
+                 State(ids.EXP_COLUMNS, "data"), State(ids.RUN_GRID, "getRowsRequest"),
+                 prevent_initial_call=True)(change_aggregates)
+    app.callback(Output(ids.EXP_URL, "search"), Output(ids.RUN_SELECTION, "children"),
+                 Input(ids.RUN_GRID, "getRowsRequest"), Input(ids.RUN_GRID, "selectedRows"),
+                 Input(ids.RUN_AGGREGATES, "value"), prevent_initial_call=True)(sync_url)
+    app.clientside_callback(ClientsideFunction("et", "refreshRunGrid"), Input(ids.EXP_SEEN, "data"),
+                            prevent_initial_call=True)

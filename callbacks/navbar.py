@@ -1,0 +1,61 @@
+"""Navbar: user name, project switcher and the name search."""
+from __future__ import annotations
+
+import re
+
+from dash import Dash, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
+
+from callbacks.common import actor, core
+from components import ids
+from services import browse
+
+PROJECT_PATH = re.compile(r"^/projects/([^/]+)/?$")
+
+
+def fill_navbar(pathname: str | None) -> tuple:
+    """On every navigation: switcher options and value, the user's name; the search box is cleared."""
+    who = actor()
+    options = [{"label": html.Div([html.Div(p["name"], className="switch-name"),
+                                   html.Div(p["team"], className="switch-team")]),
+                "value": p["id"], "search": f"{p['name']} {p['team']}"}
+               for p in browse.project_options(core(), who)]
+    match = PROJECT_PATH.match(pathname or "")
+    current = match.group(1) if match and any(o["value"] == match.group(1) for o in options) else None
+    return options, current, who.username, ""
+
+
+def switch_project(project_id: str | None, pathname: str | None) -> str:
+    if not project_id or pathname == f"/projects/{project_id}":
+        raise PreventUpdate
+    return f"/projects/{project_id}"
+
+
+SECTIONS = (("projects", "Projects", "/projects/"), ("experiments", "Experiments", "/experiments/"),
+            ("runs", "Runs", "/runs/"))
+
+
+def search(text: str | None) -> list:
+    if not text or not text.strip():
+        return []
+    found = browse.search(core(), actor(), text)
+    blocks = []
+    for key, title, prefix in SECTIONS:
+        if found[key]:
+            blocks.append(html.Div(title, className="search-section"))
+            blocks.extend(dcc.Link([html.Span(item["name"], className="search-name"),
+                                    html.Span(item["context"], className="search-context")],
+                                   href=prefix + item["id"], className="search-item")
+                          for item in found[key])
+    return blocks or [html.Div(f"Nothing named like “{text.strip()}”.", className="search-empty")]
+
+
+def register(app: Dash) -> None:
+    app.callback(Output(ids.NAV_PROJECT_SWITCH, "options"), Output(ids.NAV_PROJECT_SWITCH, "value"),
+                 Output(ids.NAV_USER_NAME, "children"), Output(ids.NAV_SEARCH, "value"),
+                 Input(ids.NAV_PATH, "pathname"))(fill_navbar)
+    app.callback(Output(ids.NAV_LOCATION, "href", allow_duplicate=True),
+                 Input(ids.NAV_PROJECT_SWITCH, "value"), State(ids.NAV_PATH, "pathname"),
+                 prevent_initial_call=True)(switch_project)
+    app.callback(Output(ids.NAV_SEARCH_RESULTS, "children"), Input(ids.NAV_SEARCH, "value"))(search)
+

@@ -1,0 +1,97 @@
+"""AG Grid builders: the project and experiment lists (client-side) and the run table (infinite row model)."""
+from __future__ import annotations
+
+import dash_ag_grid as dag
+
+from components import ids
+
+AGG_LABELS = {"last": "", "min": " (min)", "max": " (max)"}
+TIME = {"function": "etTime(params.value)"}
+TEXT_FILTER = {"filter": "agTextColumnFilter",
+               "filterParams": {"debounceMs": 400, "maxNumConditions": 1,
+                                "filterOptions": ["contains", "notContains", "equals", "startsWith", "blank",
+                                                  "notBlank"]}}
+NUMBER_FILTER = {"filter": "agNumberColumnFilter",
+                 "filterParams": {"debounceMs": 400, "maxNumConditions": 1,
+                                  "filterOptions": ["equals", "notEqual", "lessThan", "lessThanOrEqual", "greaterThan",
+                                                    "greaterThanOrEqual", "inRange", "blank", "notBlank"]}}
+DATE_FILTER = {"filter": "agDateColumnFilter",
+               "filterParams": {"maxNumConditions": 1,
+                                "filterOptions": ["equals", "lessThan", "greaterThan", "inRange", "blank"]}}
+LIST_GRID_OPTIONS = {"domLayout": "autoHeight", "suppressCellFocus": True, "animateRows": False,
+                     "localeText": {"noRowsToShow": "Nothing matches these filters."}}
+
+
+def _link(field: str, header: str, prefix: str, **extra: object) -> dict:
+    return {"field": field, "headerName": header, "cellRenderer": "RowLink",
+            "cellRendererParams": {"prefix": prefix}, **extra}
+
+
+def projects_grid(rows: list[dict]) -> dag.AgGrid:
+    columns = [_link("name", "Project", "/projects/", flex=2, minWidth=200, sort="asc"),
+               {"field": "team", "headerName": "Team", "flex": 1, "minWidth": 120},
+               {"field": "tags_text", "headerName": "Tags", "flex": 1, "minWidth": 120},
+               {"field": "experiment_count", "headerName": "Experiments", "type": "numericColumn", "width": 130},
+               {"field": "run_count", "headerName": "Runs", "type": "numericColumn", "width": 100},
+               {"field": "last_activity", "headerName": "Last activity", "valueFormatter": TIME, "width": 170},
+               {"field": "description", "headerName": "Description", "flex": 2, "minWidth": 160}]
+    data = [{**row, "tags_text": ", ".join(row.get("tags") or [])} for row in rows]
+    return dag.AgGrid(id=ids.PROJECTS_GRID, rowData=data, columnDefs=columns, getRowId="params.data.id",
+                      defaultColDef={"sortable": True, "resizable": True}, dashGridOptions=LIST_GRID_OPTIONS,
+                      className="ag-theme-quartz et-grid", style={"height": None})
+
+
+def experiments_grid(rows: list[dict]) -> dag.AgGrid:
+    columns = [_link("name", "Experiment", "/experiments/", flex=2, minWidth=200),
+               {"field": "status", "headerName": "Status", "cellRenderer": "StatusBadge", "width": 120},
+               {"field": "hypothesis", "headerName": "Hypothesis", "flex": 3, "minWidth": 220,
+                "tooltipField": "hypothesis"},
+               {"field": "run_count", "headerName": "Runs", "type": "numericColumn", "width": 100},
+               {"field": "last_activity", "headerName": "Last activity", "valueFormatter": TIME, "width": 170,
+                "sort": "desc"},
+               {"field": "created_at", "headerName": "Created", "valueFormatter": TIME, "width": 170}]
+    return dag.AgGrid(id=ids.PROJECT_GRID, rowData=rows, columnDefs=columns, getRowId="params.data.id",
+                      defaultColDef={"sortable": True, "resizable": True}, dashGridOptions=LIST_GRID_OPTIONS,
+                      className="ag-theme-quartz et-grid", style={"height": None})
+
+
+def run_column_defs(columns: dict, aggregates: list[str], sort: list[tuple[str, str]]) -> list[dict]:
+    """Fixed columns, then one per param key and one per metric key and aggregate; sort applied from the URL."""
+    order = {col: (direction, index) for index, (col, direction) in enumerate(sort)}
+    fixed = [_link("name", "Run", "/runs/", pinned="left", width=220, **TEXT_FILTER),
+             {"field": "status", "headerName": "Status", "cellRenderer": "StatusBadge", "width": 130, **TEXT_FILTER},
+             {"field": "user", "headerName": "User", "width": 120, **TEXT_FILTER},
+             {"field": "start_time", "headerName": "Started", "valueFormatter": TIME, "width": 170, **DATE_FILTER},
+             {"field": "duration", "headerName": "Duration", "width": 120, "type": "numericColumn",
+              "valueFormatter": {"function": "etDuration(params.value)"}, **NUMBER_FILTER}]
+    params = [{"field": f"p:{p['key']}", "headerName": p["key"], "width": 130,
+               **(NUMBER_FILTER if p["numeric"] else TEXT_FILTER)} for p in columns.get("params", [])]
+    metrics = [{"field": f"m:{key}:{agg}", "headerName": key + AGG_LABELS[agg], "width": 140, "type": "numericColumn",
+                "valueFormatter": {"function": "etNumber(params.value)"}, **NUMBER_FILTER}
+               for key in columns.get("metrics", []) for agg in ["last", *[a for a in aggregates if a != "last"]]]
+    defs = fixed + ([{"headerName": "Parameters", "children": params}] if params else []) \
+        + ([{"headerName": "Metrics", "children": metrics}] if metrics else [])
+    return [_with_sort(col, order) for col in defs]
+
+
+def _with_sort(col: dict, order: dict) -> dict:
+    if "children" in col:
+        return {**col, "children": [_with_sort(c, order) for c in col["children"]]}
+    if col["field"] in order:
+        direction, index = order[col["field"]]
+        return {**col, "sort": direction, "sortIndex": index}
+    return col
+
+
+def run_grid(column_defs: list[dict], filter_model: dict, selected: list[str]) -> dag.AgGrid:
+    options = {"rowSelection": {"mode": "multiRow", "checkboxes": True, "headerCheckbox": False,
+                                "enableClickSelection": False},
+               "selectionColumnDef": {"pinned": "left", "width": 48},
+               "suppressFieldDotNotation": True, "cacheBlockSize": 100, "maxBlocksInCache": 50,
+               "infiniteInitialRowCount": 1, "maxConcurrentDatasourceRequests": 2, "suppressCellFocus": True,
+               "tooltipShowDelay": 300, "localeText": {"noRowsToShow": "No runs match."}}
+    return dag.AgGrid(id=ids.RUN_GRID, rowModelType="infinite", columnDefs=column_defs, getRowId="params.data.id",
+                      filterModel=filter_model or {}, selectedRows={"ids": selected} if selected else None,
+                      defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 90},
+                      dashGridOptions=options, className="ag-theme-quartz et-grid run-grid",
+                      style={"height": "calc(100vh - 300px)", "minHeight": "360px"})

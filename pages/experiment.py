@@ -1,0 +1,17 @@
+"""/experiments/<experiment_id>: the run table (infinite scroll; sort, filter and selection kept in the URL)."""
+from __future__ import annotations
+
+import dash
+from dash import dcc, html
+
+from components import ids
+
+dash.register_page(__name__, path_template="/experiments/<experiment_id>",
+                   title="Experiment · Experiment Tracking 2.0")
+
+
+def layout(experiment_id: str | None = None, **query: str) -> html.Div:
+    return html.Div([dcc.Store(id=ids.EXP_ID, data=experiment_id),
+                     dcc.Store(id=ids.EXP_QUERY, data=dict(query)),
+                     dcc.Location(id=ids.EXP_URL, refresh=False),
+                     html.Div(id=ids.EXP_CONTENT)])

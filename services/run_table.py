@@ -1,0 +1,186 @@
+"""The experiment run table: column discovery and one page of rows with sort and filter turned into SQL."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import ColumnElement, Select
+
+from db.models import MetricSeries, Param, Run, User, now_ms
+from services import validation
+from services.access import require_experiment
+from services.context import Actor, Core
+from services.errors import Invalid
+from services.run_filters import condition
+
+FIXED_COLUMNS = ("name", "status", "user", "start_time", "duration")
+TEXT_COLUMNS = ("name", "status", "user")
+AGGREGATES = ("last", "min", "max")
+MAX_BLOCK = 500
+MAX_JOINED_COLUMNS = 16
+MAX_DISCOVERED = 200
+
+
+@dataclass(frozen=True)
+class Column:
+    """A whitelisted run-table column: fixed, a param key, or a metric key with a summary aggregate."""
+
+    col_id: str
+    kind: str  # "fixed" | "param" | "metric"
+    key: str = ""
+    agg: str = ""
+
+
+def param_col(key: str) -> str:
+    return f"p:{key}"
+
+
+def metric_col(key: str, agg: str = "last") -> str:
+    return f"m:{key}:{agg}"
+
+
+def parse_column(col_id: Any) -> Column | None:
+    """The column a client-sent id names, or None when it is not one we allow."""
+    if not isinstance(col_id, str):
+        return None
+    if col_id in FIXED_COLUMNS:
+        return Column(col_id, "fixed")
+    kind, _, rest = col_id.partition(":")
+    if kind == "p" and _valid_key(rest):
+        return Column(col_id, "param", rest)
+    if kind == "m":
+        key, _, agg = rest.rpartition(":")
+        if agg in AGGREGATES and _valid_key(key):
+            return Column(col_id, "metric", key, agg)
+    return None
+
+
+def _valid_key(key: str) -> bool:
+    try:
+        validation.key(key, "column")
+    except Invalid:
+        return False
+    return True
+
+
+def discover_columns(core: Core, actor: Actor, experiment_id: str) -> dict[str, list]:
+    """The experiment's param keys (with whether every value is a number) and metric keys."""
+    with core.sessions() as session:
+        require_experiment(session, actor, experiment_id)
+        runs = _live_runs(experiment_id)
+        params = session.execute(
+            select(Param.key, func.count(), func.count(Param.value_num)).where(Param.run_pk.in_(runs))
+            .group_by(Param.key).order_by(Param.key).limit(MAX_DISCOVERED)).all()
+        metrics = session.execute(
+            select(MetricSeries.key).where(MetricSeries.run_pk.in_(runs)).distinct()
+            .order_by(MetricSeries.key).limit(MAX_DISCOVERED)).scalars()
+        return {"params": [{"key": k, "numeric": n == nums} for k, n, nums in params], "metrics": list(metrics)}
+
+
+def _live_runs(experiment_id: str) -> Select:
+    return select(Run.pk).where(Run.experiment_id == experiment_id, Run.deleted_at.is_(None))
+
+
+class _Query:
+    """Builds the filtered, sorted select; each param/metric column used gets one outer join."""
+
+    def __init__(self, experiment_id: str) -> None:
+        self.now = now_ms()
+        self.stmt = (select(Run.pk).outerjoin(User, User.id == Run.user_id)
+                     .where(Run.experiment_id == experiment_id, Run.deleted_at.is_(None)))
+        self.joined: dict[str, Any] = {}
+
+    def expr(self, column: Column, numeric: bool = True) -> ColumnElement:
+        if column.kind == "fixed":
+            return self._fixed(column.col_id)
+        table = self._join(column)
+        if column.kind == "param":
+            return table.value_num if numeric else table.value
+        return {"last": table.last_value, "min": table.min_value, "max": table.max_value}[column.agg]
+
+    def _fixed(self, name: str) -> ColumnElement:
+        if name == "duration":
+            return func.coalesce(Run.end_time, self.now) - Run.start_time
+        return {"name": Run.name, "status": Run.status, "user": User.username, "start_time": Run.start_time}[name]
+
+    def _join(self, column: Column) -> Any:
+        name = f"{column.kind}:{column.key}"
+        if name not in self.joined:
+            if len(self.joined) >= MAX_JOINED_COLUMNS:
+                raise Invalid(f"sort and filter on at most {MAX_JOINED_COLUMNS} param/metric columns at once")
+            table = aliased(Param if column.kind == "param" else MetricSeries)
+            self.stmt = self.stmt.outerjoin(table, and_(table.run_pk == Run.pk, table.key == column.key))
+            self.joined[name] = table
+        return self.joined[name]
+
+
+def _apply_filters(query: _Query, filter_model: dict | None) -> None:
+    for col_id, model in (filter_model or {}).items():
+        column = parse_column(col_id)
+        if column is None or not isinstance(model, dict):
+            continue
+        numeric = model.get("filterType") != "text"
+        if not numeric and column.col_id not in TEXT_COLUMNS and column.kind != "param":
+            continue  # a text filter on a number column: not one we offer
+        scale = 1000.0 if column.col_id == "duration" else 1.0  # the table shows seconds, the database ms
+        cond = condition(query.expr(column, numeric), model, scale)
+        if cond is not None:
+            query.stmt = query.stmt.where(cond)
+
+
+def _order(query: _Query, sort_model: list | None) -> list:
+    order: list = []
+    for item in (sort_model or [])[:5]:
+        column = parse_column(item.get("colId")) if isinstance(item, dict) else None
+        if column is None:
+            continue
+        descending = item.get("sort") == "desc"
+        exprs = [query.expr(column, True)]
+        if column.kind == "param":
+            exprs.append(query.expr(column, False))
+        for expr in exprs:
+            order.append((expr.desc() if descending else expr.asc()).nulls_last())
+    return order + [Run.start_time.desc(), Run.pk.desc()]
+
+
+def fetch_rows(core: Core, actor: Actor, experiment_id: str, start: int = 0, end: int = 100,
+               sort_model: list | None = None, filter_model: dict | None = None) -> dict:
+    """Rows [start, end) as AG Grid's infinite model wants them: {"rowData": [...], "rowCount": total}."""
+    start = max(0, int(start or 0))
+    end = min(max(start + 1, int(end or start + 100)), start + MAX_BLOCK)
+    with core.sessions() as session:
+        require_experiment(session, actor, experiment_id)
+        query = _Query(experiment_id)
+        _apply_filters(query, filter_model)
+        total = session.execute(select(func.count()).select_from(query.stmt.subquery())).scalar_one()
+        order = _order(query, sort_model)  # may add joins: build it before reading query.stmt
+        ordered = query.stmt.order_by(*order).offset(start).limit(end - start)
+        pks = list(session.execute(ordered).scalars())
+        rows = _rows(session, pks, query.now)
+    return {"rowData": rows, "rowCount": total}
+
+
+def _rows(session: Session, pks: list[int], now: int) -> list[dict]:
+    if not pks:
+        return []
+    parent = aliased(Run)
+    runs = session.execute(select(Run, User.username, parent.id).outerjoin(User, User.id == Run.user_id)
+                           .outerjoin(parent, parent.pk == Run.parent_pk).where(Run.pk.in_(pks))).all()
+    by_pk = {run.pk: _base_row(run, username, parent_id, now) for run, username, parent_id in runs}
+    for pk, key, text, number in session.execute(
+            select(Param.run_pk, Param.key, Param.value, Param.value_num).where(Param.run_pk.in_(pks))):
+        by_pk[pk][param_col(key)] = number if number is not None else text
+    for s in session.execute(select(MetricSeries).where(MetricSeries.run_pk.in_(pks))).scalars():
+        row = by_pk[s.run_pk]
+        row[metric_col(s.key, "last")], row[metric_col(s.key, "min")] = s.last_value, s.min_value
+        row[metric_col(s.key, "max")] = s.max_value
+    return [by_pk[pk] for pk in pks if pk in by_pk]
+
+
+def _base_row(run: Run, username: str | None, parent_id: str | None, now: int) -> dict:
+    end = run.end_time if run.end_time is not None else now
+    return {"id": run.id, "name": run.name, "status": run.status, "user": username or "",
+            "start_time": validation.iso(run.start_time), "duration": round((end - run.start_time) / 1000, 1),
+            "parent_run_id": parent_id, "locked": run.locked}

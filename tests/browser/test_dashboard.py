@@ -1,0 +1,165 @@
+"""The dashboard's real user paths in one headless Chromium: sign-in, browse, run table, access control."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from dash.testing.composite import DashComposite
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from services import runs
+from tests.browser.conftest import login, shot
+from tests.browser.seed import Seed
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _url(duo: DashComposite) -> str:
+    return duo.driver.current_url
+
+
+def _wait_url(duo: DashComposite, fragment: str, timeout: float = 10) -> None:
+    WebDriverWait(duo.driver, timeout).until(lambda d: fragment in d.current_url,
+                                             f"URL never contained {fragment!r}: {duo.driver.current_url}")
+
+
+def _first_cell(duo: DashComposite, col: str) -> str:
+    return duo.find_element(f"#run-grid .ag-center-cols-container .ag-row[row-index='0'] [col-id='{col}']").text \
+        if col != "name" else duo.find_element(f"#run-grid .ag-pinned-left-cols-container .ag-row[row-index='0'] "
+                                               f"[col-id='name']").text
+
+
+def _wait_first_run(duo: DashComposite, name: str) -> None:
+    selector = "#run-grid .ag-pinned-left-cols-container .ag-row[row-index='0'] [col-id='name']"
+    duo.wait_for_text_to_equal(selector, name, timeout=10)
+
+
+def test_sign_in_wrong_then_right_password(duo: DashComposite, seed: Seed) -> None:
+    duo.driver.get(f"{duo.server.url}/projects/{seed.project_id}")
+    duo.wait_for_element("#username")
+    assert urlsplit(_url(duo)).path == "/login" and "next=/projects/" in _url(duo)
+    duo.find_element("#username").send_keys("alice")
+    duo.find_element("#password").send_keys("not-the-password")
+    duo.find_element("#login-submit").click()
+    duo.wait_for_contains_text("#login-error", "Wrong username or password")
+    shot(duo, "01-login-wrong-password")
+    duo.find_element("#password").send_keys("correct-horse-battery")
+    duo.find_element("#remember").click()
+    duo.find_element("#login-submit").click()
+    duo.wait_for_contains_text("#project-content h1", "healthcare-ai")
+    assert urlsplit(_url(duo)).path == f"/projects/{seed.project_id}"
+    assert duo.driver.get_cookie("remember_token") is not None
+    duo.wait_for_contains_text("#nav-user-name", "alice")
+    assert duo.get_logs() == []
+
+
+def test_project_browser_to_run_table(duo: DashComposite, seed: Seed) -> None:
+    duo.driver.get(f"{duo.server.url}/projects")
+    duo.wait_for_contains_text("#projects-count", "2 projects")
+    duo.wait_for_contains_text("#projects-grid", "healthcare-ai")
+    assert "churn" in duo.find_element("#projects-grid").text
+    shot(duo, "02-projects")
+    assert duo.get_logs() == []
+    duo.find_element("#projects-grid a.row-link[href='/projects/%s']" % seed.project_id).click()
+    duo.wait_for_contains_text("#project-experiments-grid", "baseline-model-v1")
+    assert "TF-IDF + MultinomialNB" in duo.find_element("#project-experiments-grid").text
+    shot(duo, "03-project")
+    assert duo.get_logs() == []
+    duo.find_element("#project-experiments-grid a.row-link[href='/experiments/%s']" % seed.experiment_id).click()
+    duo.wait_for_text_to_equal("#run-count", "30 runs")
+    assert "Hypothesis" in duo.find_element(".hypothesis").text
+    shot(duo, "04-run-table")
+    headers = duo.find_element("#run-grid .ag-header").text
+    for column in ("alpha", "algorithm", "accuracy", "loss", "Status", "Duration"):
+        assert column in headers
+    assert duo.get_logs() == []
+
+
+def test_filter_by_tag_from_url(duo: DashComposite, seed: Seed) -> None:
+    duo.driver.get(f"{duo.server.url}/projects?tag=tabular")
+    duo.wait_for_contains_text("#projects-count", "1 project")
+    assert "churn" in duo.find_element("#projects-grid").text
+    assert "healthcare-ai" not in duo.find_element("#projects-grid").text
+    assert duo.get_logs() == []
+
+
+def test_run_table_sort_by_header_goes_to_url(duo: DashComposite, seed: Seed) -> None:
+    duo.driver.get(f"{duo.server.url}/experiments/{seed.experiment_id}")
+    duo.wait_for_text_to_equal("#run-count", "30 runs")
+    _wait_first_run(duo, "run-029")  # newest first by default
+    header = "#run-grid .ag-header-cell[col-id='p:alpha'] .ag-header-cell-label"
+    duo.find_element(header).click()
+    _wait_first_run(duo, "run-000")
+    _wait_url(duo, "sort=p:alpha")
+    duo.find_element(header).click()
+    _wait_first_run(duo, "run-029")
+    _wait_url(duo, "sort=-p:alpha")
+    assert duo.get_logs() == []
+
+
+def test_shared_link_restores_sort_filter_and_selection(duo: DashComposite, seed: Seed) -> None:
+    chosen = seed.run_ids[4]
+    link = (f"{duo.server.url}/experiments/{seed.experiment_id}?sort=m:loss:last"
+            f"&filter=%7B%22status%22%3A%7B%22filterType%22%3A%22text%22%2C%22type%22%3A%22equals%22%2C"
+            f"%22filter%22%3A%22RUNNING%22%7D%7D&sel={chosen}&agg=min")
+    duo.driver.get(link)
+    duo.wait_for_text_to_equal("#run-count", "20 runs")  # 10 of 30 were finished, failed or killed
+    _wait_first_run(duo, "run-029")  # lowest final loss among the running ones
+    assert "accuracy (min)" in duo.find_element("#run-grid .ag-header").text
+    duo.wait_for_text_to_equal("#run-selection", "1 selected")
+    shot(duo, "05-run-table-shared-link")
+    query = parse_qs(urlsplit(_url(duo)).query)
+    assert query["sort"] == ["m:loss:last"] and query["sel"] == [chosen] and query["agg"] == ["min"]
+    assert duo.get_logs() == []
+
+
+def test_new_run_appears_without_reload(duo: DashComposite, seed: Seed) -> None:
+    duo.driver.get(f"{duo.server.url}/experiments/{seed.experiment_id}")
+    duo.wait_for_text_to_equal("#run-count", "30 runs")
+    runs.create_run(seed.core, seed.alice, seed.experiment_id, "live-run", {"alpha": 9.9, "lr": 0.01})
+    duo.wait_for_text_to_equal("#run-count", "31 runs", timeout=4)
+    _wait_first_run(duo, "live-run")
+    WebDriverWait(duo.driver, 4).until(EC.presence_of_element_located(
+        (By.CSS_SELECTOR, "#run-grid .ag-header-cell[col-id='p:lr']")))  # a new param key became a column
+    assert duo.get_logs() == []
+
+
+def test_navbar_search_and_switcher(duo: DashComposite, seed: Seed) -> None:
+    duo.driver.get(f"{duo.server.url}/projects")
+    duo.wait_for_contains_text("#projects-grid", "healthcare-ai")
+    duo.find_element("#nav-search").send_keys("bert")
+    duo.wait_for_contains_text("#nav-search-results", "bert-finetune")
+    shot(duo, "06-search")
+    duo.find_element("#nav-search-results a.search-item").click()
+    duo.wait_for_contains_text("#exp-content h1", "bert-finetune")
+    duo.wait_for_text_to_equal("#run-count", "0 runs")
+    duo.select_dcc_dropdown("#nav-project-switch", "churn\nml-team")  # option text: name, then team
+    duo.wait_for_contains_text("#project-content h1", "churn")
+    assert urlsplit(_url(duo)).path == f"/projects/{seed.other_project_id}"
+    assert duo.get_logs() == []
+
+
+def test_unknown_page_is_not_found(duo: DashComposite, seed: Seed) -> None:
+    duo.driver.get(f"{duo.server.url}/no/such/page")
+    duo.wait_for_contains_text("#not-found", "Not found")
+    shot(duo, "07-404")
+    assert duo.get_logs() == []
+
+
+def test_user_of_another_team_is_refused(duo: DashComposite, seed: Seed) -> None:
+    login(duo, "bob")
+    duo.wait_for_element("#projects-empty-state")
+    assert "healthcare-ai" not in duo.find_element("#_pages_content").text
+    assert "curl" in duo.find_element("#snippet-curl").text and "requests" in duo.find_element("#snippet-python").text
+    shot(duo, "08-empty-state")
+    assert duo.get_logs() == []
+    duo.driver.get(f"{duo.server.url}/projects/{seed.project_id}")
+    duo.wait_for_contains_text("#not-found", "does not exist, or you do not have access")
+    assert "healthcare" not in duo.find_element("#_pages_content").text
+    shot(duo, "09-project-not-visible")
+    duo.driver.get(f"{duo.server.url}/experiments/{seed.experiment_id}")
+    duo.wait_for_contains_text("#not-found", "Not found")
+    assert "baseline" not in duo.find_element("#_pages_content").text
+    assert duo.get_logs() == []
