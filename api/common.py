@@ -11,7 +11,10 @@ from services.context import Actor, Core
 from services.errors import Unauthorized
 
 CORE_KEY = "et_core"
-ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope, 409: ErrorEnvelope}
+TOO_LARGE = {"description": "The request body is larger than MAX_REQUEST_BYTES (default 32 MiB); nothing was written",
+             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope, 409: ErrorEnvelope,
+          413: TOO_LARGE}
 SECURITY = [{"bearer": []}]
 
 
