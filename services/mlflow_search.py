@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from sqlalchemy import Float, String, and_, case, cast, exists, literal, not_, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from db.models import Experiment, MetricSeries, Param, Project, Run, RunTag, User

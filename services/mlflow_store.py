@@ -109,8 +109,7 @@ def default_experiment_id(core: Core, actor: Actor, create: bool) -> str | None:
 
     project = ensure_project(core, actor, DEFAULT_NAME)
     try:
-        return experiment_service.create_experiment(core, actor, project.id, DEFAULT_NAME,
-                                                    description="MLflow's default experiment")["id"]
+        return experiment_service.create_experiment(core, actor, project.id, DEFAULT_NAME)["id"]
     except Conflict:
         with core.sessions() as session:
             found = find_experiment(session, actor, DEFAULT_NAME)

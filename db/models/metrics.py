@@ -37,7 +37,7 @@ class MetricPoint(Base):
     series_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     step: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    value: Mapped[float] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)  # NULL: a NaN on SQLite (0003)
 
 
 class MetricRollup(Base):

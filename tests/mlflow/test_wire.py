@@ -214,3 +214,29 @@ def test_site_admin_without_a_team(sqlite_server: Server) -> None:
     assert project["name"] == "admin-project" and project["team"] == "Default"
     got = call(s, "GET", f"{API}/experiments/get-by-name", {"experiment_name": "admin-project/first"}, auth=auth)
     assert got.json()["experiment"]["experiment_id"] == created.json()["experiment_id"]
+
+
+def test_artifact_proxy(sqlite_server: Server, run_id: str) -> None:
+    s = sqlite_server
+    run = call(s, "GET", f"{API}/runs/get", {"run_id": run_id}).json()["run"]["info"]
+    base = f"{s.url}/api/2.0/mlflow-artifacts/artifacts/{run['experiment_id']}/{run_id}/artifacts"
+    auth = {"Authorization": f"Bearer {s.token}"}
+    body = b'{"loss": NaN, "loss": 1}'  # not our API's JSON: an artifact is stored as sent
+    put = requests.put(f"{base}/eval/metrics.json", data=body, timeout=30,
+                       headers={**auth, "Content-Type": "application/json"})
+    assert put.status_code == 200 and put.json() == {}
+    got = requests.get(f"{base}/eval/metrics.json", headers=auth, timeout=30)
+    assert got.status_code == 200 and got.content == body
+    listing = requests.get(f"{s.url}/api/2.0/mlflow-artifacts/artifacts", headers=auth, timeout=30,
+                           params={"path": f"{run['experiment_id']}/{run_id}/artifacts"}).json()
+    assert listing == {"files": [{"path": "eval", "is_dir": True}]}
+    tracked = call(s, "GET", f"{API}/artifacts/list", {"run_id": run_id, "path": "eval"}).json()
+    assert tracked == {"root_uri": run["artifact_uri"],
+                       "files": [{"path": "eval/metrics.json", "is_dir": False, "file_size": len(body)}]}
+    assert error_of(requests.get(f"{base}/eval/missing.json", headers=auth, timeout=30)) == \
+        (404, "RESOURCE_DOES_NOT_EXIST")
+    assert error_of(requests.put(f"{base}/a/%2E%2E/b.txt", data=b"x", headers=auth, timeout=30))[0] == 400
+    other = f"{s.url}/api/2.0/mlflow-artifacts/artifacts/not-the-experiment/{run_id}/artifacts/x.txt"
+    assert error_of(requests.put(other, data=b"x", headers=auth, timeout=30)) == (404, "RESOURCE_DOES_NOT_EXIST")
+    assert call(s, "POST", f"{API}/runs/log-inputs", {"run_id": run_id, "datasets": [
+        {"dataset": {"name": "d", "digest": "abc", "source_type": "local", "source": "{}"}}]}).json() == {}
