@@ -19,6 +19,7 @@ _TYPES = {"model": (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".onnx", ".h5",
           "table": (".csv", ".tsv", ".parquet", ".feather"),
           "config": (".json", ".yaml", ".yml", ".toml", ".cfg", ".ini"),
           "log": (".log",), "text": (".txt", ".md", ".html")}
+MAX_NAME = 500
 _MODEL_FILES = {"MLmodel", "conda.yaml", "python_env.yaml", "requirements.txt"}
 
 
@@ -38,6 +39,8 @@ def split_proxy_path(path: str) -> tuple[str, str, str]:
     name = "/".join(parts[3:])
     if any(part in ("", ".", "..") for part in name.split("/")) and name:
         raise Invalid(f"artifact path {name[:200]!r} has an empty, '.' or '..' segment", "path")
+    if len(name) > MAX_NAME:  # artifacts.name is a VARCHAR(500); Postgres would refuse it with a 500
+        raise Invalid(f"artifact path is longer than {MAX_NAME} characters", "path")
     return parts[0], parts[1], name
 
 

@@ -162,12 +162,18 @@ def _run_order_column(key: OrderKey) -> Any:
     raise Invalid(f"cannot order by {key.entity} {key.key!r}", "order_by")
 
 
-def _ordering(keys: list[OrderKey], column_for: Any) -> list:
-    """Rows missing the value sort last either way, as MLflow does."""
+def _ordering(keys: list[OrderKey], column_for: Any, dialect: str = "") -> list:
+    """Rows missing the value sort last either way, as MLflow does; a NaN metric sorts just before them
+    (Postgres keeps NaN, SQLite a NULL in a series that has points)."""
     clauses: list = []
     for key in keys:
         column = column_for(key)
-        clauses.append(case((column.is_(None), 1), else_=0))
+        if key.entity == "metric":
+            logged = exists().where(MetricSeries.run_pk == Run.pk, MetricSeries.key == key.key)
+            nan = column == cast(literal("NaN"), Float) if dialect == "postgresql" else column.is_(None)
+            clauses.append(case((not_(logged), 2), (nan, 1), else_=0))
+        else:
+            clauses.append(case((column.is_(None), 1), else_=0))
         clauses.append(column.asc() if key.ascending else column.desc())
     return clauses
 
@@ -202,7 +208,7 @@ def search_runs(core: Core, actor: Actor, experiment_ids: list[str], filter_stri
             stmt = stmt.where(deleted if view == "deleted" else not_(deleted))
         for clause in clauses:
             stmt = stmt.where(run_condition(clause, dialect))
-        stmt = stmt.order_by(*_ordering(order, _run_order_column), Run.start_time.desc(), Run.id)
+        stmt = stmt.order_by(*_ordering(order, _run_order_column, dialect), Run.start_time.desc(), Run.id)
         rows = list(session.execute(stmt.offset(offset).limit(limit + 1)).scalars())
         runs = wire_runs(session, rows[:limit])
     return runs, encode_token(offset + limit) if len(rows) > limit else None

@@ -114,11 +114,17 @@ def test_search_runs_filters_and_order(tracking: Server, tmp_path: Path) -> None
     assert sorted(found("attributes.run_name IN ('child', 'failing')")) == ["child", "failing"]
     assert found("", ["attributes.run_name ASC"]) == ["child", "failing", "parent"]
     assert found("", ["params.alpha DESC", "attributes.run_name"]) == ["parent", "child", "failing"]
+    assert found("", ["metrics.f1_score ASC", "attributes.run_name DESC"]) == ["parent", "failing", "child"]
+    for direction in ("ASC", "DESC"):  # NaN after the numbers, runs without the metric last
+        assert found("", [f"metrics.grad_norm {direction}", "attributes.run_name"]) == ["parent", "child", "failing"]
+    with mlflow.start_run(run_name="late"):
+        mlflow.log_metric("grad_norm", 3.0)
+    assert found("", ["metrics.grad_norm DESC", "attributes.run_name"]) == ["late", "parent", "child", "failing"]
     first = client.search_runs([experiment.experiment_id], "", order_by=["attributes.run_name"], max_results=2)
     assert [r.info.run_name for r in first] == ["child", "failing"] and first.token
-    rest = client.search_runs([experiment.experiment_id], "", order_by=["attributes.run_name"], max_results=2,
+    rest = client.search_runs([experiment.experiment_id], "", order_by=["attributes.run_name"], max_results=3,
                               page_token=first.token)
-    assert [r.info.run_name for r in rest] == ["parent"] and not rest.token
+    assert [r.info.run_name for r in rest] == ["late", "parent"] and not rest.token
     with pytest.raises(MlflowException) as bad:
         found("metrics.accuracy > 0.8 OR metrics.loss < 1")
     assert bad.value.error_code == "INVALID_PARAMETER_VALUE"
