@@ -7,10 +7,8 @@ import secrets
 import socket
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import dash
-import dash_bootstrap_components as dbc
 from flask_openapi3 import Info, OpenAPI
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
@@ -20,8 +18,6 @@ from api import register_api
 from api.common import CORE_KEY
 from api.errors import validation_response
 from auth import cli, guard, web
-from callbacks import register_all
-from components import shell
 from config import ConfigError, Settings, load_settings, validate
 from db.engine import make_engine, make_session_factory, normalise_url
 from db.schema import SchemaError, upgrade
@@ -30,6 +26,9 @@ from services import accounts
 from services.context import Core
 from services.errors import Conflict, ServiceError
 from storage import ArtifactStore, StorageError, make_store
+
+if TYPE_CHECKING:
+    import dash
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("experiment_tracking")
@@ -175,8 +174,13 @@ def _server(settings: Settings, core: Core) -> OpenAPI:
     return server
 
 
-def create_app(settings: Settings | None = None) -> dash.Dash:
+def create_app(settings: Settings | None = None) -> "dash.Dash":
     """Build the Flask server (API) and the Dash app (dashboard) on top of it."""
+    import dash  # imported here: a refused start-up (bad settings) answers before the slow dashboard imports
+
+    from callbacks import register_all
+    from components import shell
+
     settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     core = build_core(settings)

@@ -120,6 +120,7 @@ def set_membership(core: Core, actor: Actor | None, team_name: str, username: st
             row.role = role
             session.add(row)
         audit.record(session, actor, "team.member", "team", team.id, before, {"user": username, "role": role})
+    core.cache.clear()  # cached token → actor entries carry team roles; a role change must apply at once
     return {"team": team_name, "username": username, "role": role}
 
 

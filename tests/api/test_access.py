@@ -174,3 +174,14 @@ def test_public_surface(client, admin) -> None:
     # the dashboard still answers outside /api
     assert client.get("/healthz").mimetype == "application/json"
     assert ok(admin.get("/api/v1/me"))["is_admin"] is True
+
+
+def test_role_changes_apply_to_existing_tokens_at_once(core, make_user) -> None:
+    from services import accounts
+
+    owner = make_user("olga", team="ml-team", role="editor")
+    member = make_user("max", team="ml-team", role="editor")
+    pid = owner.post("/api/v1/projects", json={"name": "p", "team": "ml-team"}).get_json()["id"]
+    assert member.get(f"/api/v1/projects/{pid}").status_code == 200  # token now cached with the editor role
+    accounts.set_membership(core, None, "ml-team", "max", None)
+    assert member.get(f"/api/v1/projects/{pid}").status_code == 404
