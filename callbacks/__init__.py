@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import experiment, navbar, project, projects
+from callbacks import experiment, navbar, project, projects, run
 
 
 def register_all(app: dash.Dash) -> None:
     """Attach every page's callbacks to this app."""
-    for module in (navbar, projects, project, experiment):
+    for module in (navbar, projects, project, experiment, run):
         module.register(app)

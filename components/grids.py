@@ -62,7 +62,7 @@ def run_column_defs(columns: dict, aggregates: list[str], sort: list[tuple[str, 
              {"field": "status", "headerName": "Status", "cellRenderer": "StatusBadge", "width": 130, **TEXT_FILTER},
              {"field": "user", "headerName": "User", "width": 120, **TEXT_FILTER},
              {"field": "start_time", "headerName": "Started", "valueFormatter": TIME, "width": 170, **DATE_FILTER},
-             {"field": "duration", "headerName": "Duration", "width": 120, "type": "numericColumn",
+             {"field": "duration", "headerName": "Duration", "width": 150, "type": "numericColumn",
               "valueFormatter": {"function": "etDuration(params.value)"}, **NUMBER_FILTER}]
     params = [{"field": f"p:{p['key']}", "headerName": p["key"], "width": 130,
                **(NUMBER_FILTER if p["numeric"] else TEXT_FILTER)} for p in columns.get("params", [])]

@@ -9,7 +9,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from services import runs
+from services import metrics, runs
+from services.metrics import Point
 from tests.browser.conftest import login, shot
 from tests.browser.seed import Seed
 
@@ -162,4 +163,33 @@ def test_user_of_another_team_is_refused(duo: DashComposite, seed: Seed) -> None
     duo.driver.get(f"{duo.server.url}/experiments/{seed.experiment_id}")
     duo.wait_for_contains_text("#not-found", "Not found")
     assert "baseline" not in duo.find_element("#_pages_content").text
+    assert duo.get_logs() == []
+
+
+def test_run_page_charts_notes_and_children(duo: DashComposite, seed: Seed) -> None:
+    parent_id = seed.run_ids[29]
+    child = runs.create_run(seed.core, seed.alice, seed.experiment_id, "fold-1", {"fold": 1},
+                            parent_run_id=parent_id)
+    long = [Point("val_loss", 1.0 if step != 1234 else 50.0, step, 1_700_000_000_000 + step) for step in range(2000)]
+    metrics.log_points(seed.core, seed.alice, parent_id, long)
+    login(duo, "alice", next_path=f"/runs/{parent_id}")
+    duo.wait_for_contains_text("#run-content h1", "run-029")
+    duo.wait_for_contains_text("#run-parameters", "alpha")
+    duo.wait_for_contains_text("#run-child-runs", "fold-1")
+    duo.wait_for_element("#run-charts .metric-chart .main-svg")
+    duo.wait_for_contains_text("#run-metric-table", "val_loss")
+    assert "50" in duo.find_element("#run-metric-table").text  # the spike is the max
+    duo.wait_for_contains_text("#run-charts", "2000 points in 500 min–max ranges")
+    duo.find_element("#note-body").send_keys("Spike at 1234: bad batch")
+    submit = duo.find_element("#note-submit")
+    duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", submit)
+    shot(duo, "10-run-page-notes")
+    submit.click()
+    duo.wait_for_contains_text("#run-notes", "bad batch")
+    duo.driver.execute_script("window.scrollTo(0, 0)")
+    shot(duo, "10-run-page")
+    assert duo.get_logs() == []
+    duo.find_element(f"#run-child-runs a[href='/runs/{child['id']}']").click()
+    duo.wait_for_contains_text("#run-content h1", "fold-1")
+    duo.wait_for_contains_text("#run-parent-run", "run-029")
     assert duo.get_logs() == []

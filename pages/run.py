@@ -1,0 +1,15 @@
+"""/runs/<run_id>: one run's parameters, metric charts (downsampled on the server), notes, parent and children."""
+from __future__ import annotations
+
+import dash
+from dash import dcc, html
+
+from components import ids
+
+dash.register_page(__name__, path_template="/runs/<run_id>", title="Run · Experiment Tracking 2.0")
+
+
+def layout(run_id: str | None = None, **query: str) -> html.Div:
+    return html.Div([dcc.Store(id=ids.RUN_ID, data=run_id), dcc.Store(id=ids.RUN_QUERY, data=dict(query)),
+                     dcc.Location(id=ids.RUN_URL, refresh=False),
+                     dcc.Loading(html.Div(id=ids.RUN_CONTENT), delay_show=300)])

@@ -1,0 +1,158 @@
+"""Navbar, project browser, project page and run page callbacks as plain functions, on SQLite and Postgres."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from dash.exceptions import PreventUpdate
+
+from callbacks import navbar, project, projects, run
+from components import ids
+from services import accounts, metrics, runs
+from services.metrics import Point
+from tests.browser.seed import PASSWORD, Seed, seed_dashboard
+from tests.unit.dash_tree import find, signed_in, text
+
+
+@pytest.fixture
+def seed(core: Any) -> Seed:
+    return seed_dashboard(core, run_count=3)
+
+
+def _user(core: Any, name: str, team: str | None = None, role: str = "viewer") -> Any:
+    accounts.create_user(core, None, name, PASSWORD)
+    if team:
+        accounts.set_membership(core, None, team, name, role)
+    return accounts.authenticate(core, name, PASSWORD)
+
+
+def test_navbar_lists_visible_projects_and_marks_the_current_one(backend: Any, core: Any, seed: Seed) -> None:
+    with signed_in(backend, seed.alice):
+        options, current, name, search = navbar.fill_navbar(f"/projects/{seed.project_id}")
+        assert navbar.switch_project(seed.other_project_id, "/projects") == f"/projects/{seed.other_project_id}"
+        with pytest.raises(PreventUpdate):
+            navbar.switch_project(seed.project_id, f"/projects/{seed.project_id}")
+    assert [o["search"] for o in options] == ["churn ml-team", "healthcare-ai ml-team"]
+    assert current == seed.project_id and name == "alice" and search == ""
+    bob = accounts.authenticate(core, "bob", PASSWORD)
+    with signed_in(backend, bob):
+        options, current, _, _ = navbar.fill_navbar(f"/projects/{seed.project_id}")
+    assert options == [] and current is None
+
+
+def test_search_finds_projects_experiments_and_runs_the_user_may_see(backend: Any, core: Any, seed: Seed) -> None:
+    with signed_in(backend, seed.alice):
+        found = text(navbar.search("e"))
+        assert "healthcare-ai" in found and "baseline-model-v1" in found and "Runs" not in found
+        assert "run-002" in text(navbar.search("RUN-00"))
+        assert "Nothing named like" in text(navbar.search("100%_"))
+        assert navbar.search("  ") == []
+    bob = accounts.authenticate(core, "bob", PASSWORD)
+    with signed_in(backend, bob):
+        assert "Nothing named like" in text(navbar.search("healthcare"))
+
+
+def test_project_browser_table_filters_and_url(backend: Any, seed: Seed) -> None:
+    with signed_in(backend, seed.alice):
+        grid, count, search = projects.list_projects(None, None)
+        assert count == "2 projects" and search == ""
+        assert [r["name"] for r in grid.rowData] == ["churn", "healthcare-ai"]
+        healthcare = next(r for r in grid.rowData if r["name"] == "healthcare-ai")
+        assert healthcare["experiment_count"] == 2 and healthcare["run_count"] == 3
+        grid, count, search = projects.list_projects("ml-team", "nlp")
+        assert [r["name"] for r in grid.rowData] == ["healthcare-ai"] and search == "?team=ml-team&tag=nlp"
+        nothing, count, _ = projects.list_projects(None, "no-such-tag")
+        assert "No project matches" in text(nothing) and count == ""
+        teams, tags, button, writable, default = projects.filter_choices("/projects")
+    assert teams == ["ml-team"] and tags == ["healthcare", "nlp", "tabular"]
+    assert button == {} and writable == ["ml-team"] and default == "ml-team"
+
+
+def test_empty_state_shows_first_run_snippets(backend: Any, core: Any, seed: Seed) -> None:
+    bob = accounts.authenticate(core, "bob", PASSWORD)
+    with signed_in(backend, bob):
+        empty, count, _ = projects.list_projects(None, None)
+    shown = text(empty)
+    assert "No projects yet" in shown and count == ""
+    assert "curl -s -X POST http://tracker.example:8003/api/v1/auth/token" in shown
+    assert 'BASE = "http://tracker.example:8003/api/v1"' in shown and '"team": "other-team"' in shown
+
+
+def test_viewer_cannot_create_and_sees_no_button(backend: Any, core: Any, seed: Seed) -> None:
+    viewer = _user(core, "vera", "ml-team", "viewer")
+    with signed_in(backend, viewer):
+        _, _, button, writable, _ = projects.filter_choices("/projects")
+        page = project.load_project(seed.project_id)
+        error, is_open, href = projects.create_project(1, "sneaky", "ml-team", "", "")
+    assert button == {"display": "none"} and writable == []
+    assert find(page, ids.PROJECT_NEW_EXPERIMENT) is None and find(page, ids.NEW_EXPERIMENT_MODAL) is None
+    assert "editor role" in text(error) and href is projects.no_update
+
+
+def test_create_project_then_experiment(backend: Any, seed: Seed) -> None:
+    with signed_in(backend, seed.alice):
+        error, _, _ = projects.create_project(1, "  ", "ml-team", "", "")
+        assert "name" in text(error)
+        _, is_open, href = projects.create_project(1, "vision", "ml-team", "Images", "cv, resnet")
+        assert is_open is False and href.startswith("/projects/")
+        error, _, _ = projects.create_project(1, "vision", "ml-team", "", "")
+        assert "already exists" in text(error)
+        new_id = href.rsplit("/", 1)[1]
+        page = project.load_project(new_id)
+        assert "No experiments yet" in text(page) and find(page, ids.PROJECT_NEW_EXPERIMENT) is not None
+        _, is_open, href = project.create_experiment(1, new_id, "resnet50", "ResNet beats ViT", "", "cv")
+        assert href.startswith("/experiments/")
+        page = project.load_project(new_id)
+    grid = find(page, ids.PROJECT_GRID)
+    assert [(r["name"], r["hypothesis"], r["run_count"]) for r in grid.rowData] == [("resnet50", "ResNet beats ViT", 0)]
+
+
+def test_project_of_another_team_is_not_found(backend: Any, core: Any, seed: Seed) -> None:
+    bob = accounts.authenticate(core, "bob", PASSWORD)
+    with signed_in(backend, bob):
+        hidden = project.load_project(seed.project_id)
+        missing = project.load_project("00000000-0000-0000-0000-000000000000")
+    assert text(hidden) == text(missing) and "healthcare" not in text(hidden)
+
+
+def test_run_page_charts_follow_the_version(backend: Any, core: Any, seed: Seed) -> None:
+    run_id = seed.run_ids[0]
+    with signed_in(backend, seed.alice):
+        page = run.load_run(run_id, {"metrics": "loss,nope"})
+        assert find(page, ids.RUN_METRIC_KEYS).value == ["loss"] and "alpha" in text(page)
+        seen = find(page, ids.RUN_SEEN).data
+        charts, table, notes, version, search = run.refresh_run(["loss"], run_id, seen)
+        assert version == seen and search == "?metrics=loss" and "accuracy" in text(table)
+        assert len(charts.children) == 1 and "No notes yet" in text(notes)
+        figure = charts.children[0].children.figure
+        assert list(figure.data[-1].y) == pytest.approx([1.0, 1.01, 1.02, 1.03, 1.04])
+        metrics.log_points(core, seed.alice, run_id, [Point("loss", 0.5, 10, 1_800_000_000_000)])
+        _, _, _, later, _ = run.refresh_run(["loss"], run_id, seen)
+        assert later > seen
+        run.add_note(1, run_id, "look at step 10", "loss", 10)
+        _, _, notes, _, default_search = run.refresh_run(["accuracy", "loss"], run_id, later)
+    assert "look at step 10" in text(notes) and default_search == ""
+
+
+def test_run_page_tick_is_cheap_when_nothing_moved(backend: Any, seed: Seed) -> None:
+    run_id = seed.run_ids[1]
+    with signed_in(backend, seed.alice):
+        seen = find(run.load_run(run_id, {}), ids.RUN_SEEN).data
+        with pytest.raises(PreventUpdate):
+            run.refresh_run(["loss"], run_id, seen, only_if_moved=True)
+
+
+def test_run_of_another_team_is_not_found(backend: Any, core: Any, seed: Seed) -> None:
+    bob = accounts.authenticate(core, "bob", PASSWORD)
+    with signed_in(backend, bob):
+        page = run.load_run(seed.run_ids[0], {})
+    assert "Not found" in text(page) and "alpha" not in text(page)
+
+
+def test_nested_runs_link_both_ways(backend: Any, core: Any, seed: Seed) -> None:
+    child = runs.create_run(core, seed.alice, seed.experiment_id, "fold-2", parent_run_id=seed.run_ids[2])
+    with signed_in(backend, seed.alice):
+        parent_page = run.load_run(seed.run_ids[2], {})
+        child_page = run.load_run(child["id"], {})
+    assert "fold-2" in text(find(parent_page, "run-child-runs"))
+    assert "run-002" in text(find(child_page, "run-parent-run"))
