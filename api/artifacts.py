@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import mimetypes
+from urllib.parse import quote
 from typing import Any
 
 from flask import Response, request, stream_with_context
@@ -63,12 +64,18 @@ def blueprint() -> APIBlueprint:
         info, chunks = artifacts.open_artifact(core(), actor(), path.run_id, path.artifact_id)
         filename = info["name"].rsplit("/", 1)[-1]
         mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        headers = {"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-SHA256": info["sha256"]}
+        headers = {"Content-Disposition": _disposition(filename), "X-Content-SHA256": info["sha256"]}
         if info["size_bytes"] is not None:
             headers["Content-Length"] = str(info["size_bytes"])
         return Response(stream_with_context(chunks), mimetype=mime, headers=headers)
 
     return bp
+
+
+def _disposition(filename: str) -> str:
+    """RFC 6266: an ASCII fallback plus the exact UTF-8 name, so quotes and non-Latin names survive any server."""
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename) or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _upload(run_id: str, form: ArtifactUpload | None = None) -> Response:

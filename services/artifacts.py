@@ -26,6 +26,8 @@ def artifact_dict(a: Artifact, run_id: str) -> dict:
 
 
 def _name(name: str) -> str:
+    if isinstance(name, str) and any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise Invalid(f"artifact name {name[:60]!r} must not contain control characters", "name")
     try:
         return validate_key(name)
     except InvalidKey as exc:

@@ -152,7 +152,8 @@ def history(core: Core, actor: Actor, run_id: str, key: str, limit: int = 1000, 
         raise Invalid(f"limit must be between 1 and {MAX_HISTORY_PAGE}", "limit")
     after = decode_cursor(cursor)
     position = (after.get("s"), after.get("t")) if after else None
-    if position is not None and not all(isinstance(v, int) for v in position):
+    if position is not None and not all(isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**63
+                                        for v in position):
         raise Invalid("cursor is not one this server issued", "cursor")
     with core.sessions() as session:
         series = _series(session, actor, run_id, key)

@@ -9,6 +9,7 @@ from typing import Any
 from services.errors import Invalid
 
 MAX_LIMIT = 1000
+MAX_OFFSET = 2**31  # far past any real list; keeps a forged cursor inside the databases' integer range
 
 
 @dataclass
@@ -42,7 +43,7 @@ def decode_cursor(cursor: str | None) -> dict[str, Any]:
 
 def offset_from(cursor: str | None) -> int:
     offset = decode_cursor(cursor).get("o", 0)
-    if not isinstance(offset, int) or offset < 0:
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
         raise Invalid("cursor is not one this server issued", "cursor")
     return offset
 

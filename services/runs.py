@@ -149,6 +149,8 @@ def update_run(core: Core, actor: Actor, run_id: str, **changes: Any) -> dict:
             _set_status(run, changes["status"], changes.get("end_time"))
         elif changes.get("end_time") is not None:
             run.end_time = validation.timestamp_ms(changes["end_time"], "end_time", now_ms())
+            if run.end_time < run.start_time:
+                raise Invalid("end_time is before the run's start_time", "end_time")
         if changes.get("name") is not None:
             run.name = validation.name(changes["name"], "name", 250)
         if changes.get("notes") is not None:

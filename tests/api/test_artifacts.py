@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from urllib.parse import unquote
 
 from tests.api.test_projects import ok, seed
 
@@ -82,3 +83,22 @@ def test_bad_uploads_write_nothing(admin) -> None:
         assert response.get_json()["error"]["field"] == field, response.get_json()
     assert ok(admin.get(url))["total"] == 0
     assert admin.get(f"{url}/00000000-0000-0000-0000-000000000000/content").status_code == 404
+
+
+def test_awkward_names_download_with_their_exact_name(admin) -> None:
+    rid = seed(admin)["run_id"]
+    url = f"/api/v1/runs/{rid}/artifacts"
+    for name in ("модель.bin", 'quote"d name.txt', "dir/sub dir/x;y.txt"):
+        art = ok(_upload(admin, url, name.encode(), "f.bin", name=name), 201)
+        assert art["name"] == name
+        response = admin.get(art["download_url"])
+        assert response.status_code == 200 and response.get_data() == name.encode()
+        disposition = response.headers["Content-Disposition"]
+        assert disposition.isascii() and "\n" not in disposition
+        assert unquote(disposition.split("filename*=UTF-8''", 1)[1]) == name.rsplit("/", 1)[-1]
+    for name in ("a\r\nX-Evil: 1", "tab\tname", "bell\x07"):
+        response = _upload(admin, url, b"x", "f.bin", name=name)
+        assert response.status_code == 400 and response.get_json()["error"]["field"] == "name"
+        response = admin.post(url, json={"name": name, "path": "s3://b/x"})
+        assert response.status_code == 400 and response.get_json()["error"]["field"] == "name"
+    assert ok(admin.get(url))["total"] == 3

@@ -1,6 +1,7 @@
 """Client mistakes get a 4xx JSON envelope naming the field, write nothing, and never cause a 500."""
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -188,6 +189,24 @@ def test_bad_names_types_and_ids_write_nothing(admin, core) -> None:
                 f"/api/v1/experiments/{unknown}/runs", f"/api/v1/experiments?project_id={unknown}"):
         response = admin.get(url)
         assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found", url
+
+
+def test_forged_cursors_are_refused(admin) -> None:
+    rid = seed(admin)["run_id"]
+    ok(admin.post(f"/api/v1/runs/{rid}/metrics", json={"metrics": {"loss": 1.0}}), 201)
+
+    def cursor(state: Any) -> str:
+        return base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
+
+    junk = ["%%%", "e30x", cursor([1]), cursor("o")]
+    offsets = [cursor({"o": 10**30}), cursor({"o": -1}), cursor({"o": True}), cursor({"o": "1"})]
+    keysets = [cursor({"s": 10**30, "t": 1}), cursor({"s": True, "t": 1}), cursor({"s": 1, "t": None})]
+    for url, forged in (("/api/v1/projects", offsets), (f"/api/v1/runs/{rid}/artifacts", offsets),
+                        (f"/api/v1/runs/{rid}/metrics/loss", keysets)):
+        for value in junk + forged:
+            response = admin.get(f"{url}?cursor={value}")
+            assert response.status_code == 400, (url, value, response.get_data(as_text=True))
+            assert response.get_json()["error"]["field"] == "cursor"
 
 
 def test_body_over_the_size_limit_is_413(admin, core) -> None:
