@@ -89,6 +89,13 @@ class ServerProcess:
                 self.kill()
         self.kill()
 
+    def cli(self, *args: str) -> str:
+        """`flask --app app …` on this server's DATA_DIR (users, teams, tokens)."""
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=self._env(),
+                              capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
     def token(self) -> str:
         response = requests.post(f"{self.url}/api/v1/auth/token", json={"username": ADMIN[0], "password": ADMIN[1]},
                                  timeout=10)
