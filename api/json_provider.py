@@ -114,6 +114,9 @@ def reject_nul() -> Any:
     return None
 
 
+RAW_BODY_PREFIXES = ("/api/2.0/mlflow-artifacts/",)  # artifact bytes, whatever their content type says
+
+
 def check_json_body() -> Any:
     """Before an API view: a JSON body must parse strictly, so the client hears exactly what is wrong."""
     from flask import request
@@ -122,7 +125,7 @@ def check_json_body() -> Any:
 
     if not request.path.startswith("/api/") or request.method not in ("POST", "PUT", "PATCH"):
         return None
-    if not request.is_json:
+    if request.path.startswith(RAW_BODY_PREFIXES) or not request.is_json:
         return None
     try:
         body = request.get_json()  # parsed once and cached for the view; 413 past MAX_CONTENT_LENGTH

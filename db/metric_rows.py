@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import io
 
-from sqlalchemy import Float, and_, bindparam, case, cast, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy import (Float, and_, bindparam, case, cast, func, insert, literal, literal_column, or_, select,
+                        tuple_, update)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -117,11 +118,12 @@ def buckets(session: Session, series_id: int, n: int) -> list[tuple]:
         return []
     span = float(hi - lo + 1)
     bucket = cast(func.floor((p.step - lo) * (n / span)), Float).label("b")
-    inner = select(p.step, p.ts, p.value, bucket).where(p.series_id == series_id).subquery()
+    finite = func.nullif(p.value, literal_column("'NaN'")).label("finite")  # NaN is neither min nor max
+    inner = select(p.step, p.ts, p.value, finite, bucket).where(p.series_id == series_id).subquery()
     ranked = select(inner, func.row_number().over(partition_by=inner.c.b,
                                                   order_by=(inner.c.step.desc(), inner.c.ts.desc())).label("rn"),
-                    func.min(inner.c.value).over(partition_by=inner.c.b).label("mn"),
-                    func.max(inner.c.value).over(partition_by=inner.c.b).label("mx"),
+                    func.min(inner.c.finite).over(partition_by=inner.c.b).label("mn"),
+                    func.max(inner.c.finite).over(partition_by=inner.c.b).label("mx"),
                     func.min(inner.c.step).over(partition_by=inner.c.b).label("lo"),
                     func.count().over(partition_by=inner.c.b).label("cnt")).subquery()
     stmt = (select(ranked.c.lo, ranked.c.step, ranked.c.mn, ranked.c.mx, ranked.c.value, ranked.c.cnt)

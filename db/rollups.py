@@ -15,8 +15,8 @@ INSERT INTO metric_rollups (series_id, level, bucket, step_lo, step_hi, min_valu
                             count)
 SELECT :sid, 0, b, lo, hi, mn, mx, value, ts, cnt FROM (
   SELECT step / :w AS b, step, ts, value,
-         MIN(step) OVER part AS lo, MAX(step) OVER part AS hi, MIN(value) OVER part AS mn,
-         MAX(value) OVER part AS mx, COUNT(*) OVER part AS cnt,
+         MIN(step) OVER part AS lo, MAX(step) OVER part AS hi, MIN(NULLIF(value, 'NaN')) OVER part AS mn,
+         MAX(NULLIF(value, 'NaN')) OVER part AS mx, COUNT(*) OVER part AS cnt,
          ROW_NUMBER() OVER (PARTITION BY step / :w ORDER BY step DESC, ts DESC) AS rn
   FROM metric_points WHERE series_id = :sid AND step >= :start
   WINDOW part AS (PARTITION BY step / :w)) t
@@ -77,6 +77,13 @@ def read(session: Session, series_id: int, n: int) -> list[Bucket]:
     return merge(rows, lo, span, n)
 
 
+def _pick(choose, a: float | None, b: float | None) -> float | None:  # noqa: ANN001
+    """min/max that ignore a missing side (a bucket whose values were all NaN)."""
+    if a is None:
+        return b
+    return a if b is None else choose(a, b)
+
+
 def merge(rows: list, lo: int, span: int, n: int) -> list[Bucket]:
     """Fold rows (ordered by step) into n equal step-width buckets, keeping min, max and the latest value."""
     out: list[list] = []
@@ -88,5 +95,6 @@ def merge(rows: list, lo: int, span: int, n: int) -> list[Bucket]:
             current = index
             continue
         acc = out[-1]
-        acc[1], acc[2], acc[3], acc[4], acc[5] = step_hi, min(acc[2], mn), max(acc[3], mx), last, acc[5] + count
+        acc[1], acc[2], acc[3], acc[4], acc[5] = step_hi, _pick(min, acc[2], mn), _pick(max, acc[3], mx), last, \
+            acc[5] + count
     return [tuple(b) for b in out]

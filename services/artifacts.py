@@ -25,7 +25,12 @@ def artifact_dict(a: Artifact, run_id: str) -> dict:
             "download_url": f"/api/v1/runs/{run_id}/artifacts/{a.id}/content" if a.stored else None}
 
 
+MAX_NAME = 500  # the artifacts.name column
+
+
 def _name(name: str) -> str:
+    if isinstance(name, str) and len(name) > MAX_NAME:
+        raise Invalid(f"artifact name is longer than {MAX_NAME} characters", "name")
     if isinstance(name, str) and any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
         raise Invalid(f"artifact name {name[:60]!r} must not contain control characters", "name")
     try:

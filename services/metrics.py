@@ -30,8 +30,14 @@ class Point(NamedTuple):
     ts: int
 
 
+def number(value: float | None) -> float | None:
+    """JSON has no NaN: a stored NaN (MLflow clients log them) goes out as null."""
+    return None if value is None or value != value else value
+
+
 def summary_dict(series: MetricSeries) -> dict:
-    return {"key": series.key, "last": series.last_value, "min": series.min_value, "max": series.max_value,
+    return {"key": series.key, "last": number(series.last_value), "min": number(series.min_value),
+            "max": number(series.max_value),
             "count": series.count, "last_step": series.last_step if series.count else None,
             "min_step": series.min_step, "max_step": series.max_step,
             "last_timestamp": validation.iso(series.last_ts) if series.count else None}
@@ -101,20 +107,24 @@ def log_points(core: Core, actor: Actor, run_id: str, points: list[Point]) -> di
 
 
 def _batch_summaries(points: list[Point], series_ids: dict[str, int]) -> list[dict]:
+    """Per key: count, min, max (NaN never counts as either), latest value by (step, timestamp), first step."""
     acc: dict[str, dict] = {}
     for p in points:
         s = acc.get(p.key)
         if s is None:
-            acc[p.key] = {"sid": series_ids[p.key], "n": 1, "bmin": p.value, "bmin_step": p.step, "bmax": p.value,
-                          "bmax_step": p.step, "blast": p.value, "blast_step": p.step, "blast_ts": p.ts,
-                          "bfirst_step": p.step}
-            continue
+            s = acc[p.key] = {"sid": series_ids[p.key], "n": 0, "bmin": None, "bmin_step": None, "bmax": None,
+                              "bmax_step": None, "blast": p.value, "blast_step": p.step, "blast_ts": p.ts,
+                              "bfirst_step": p.step}
         s["n"] += 1
         if p.step < s["bfirst_step"]:
             s["bfirst_step"] = p.step
-        if p.value < s["bmin"]:
+        if p.value != p.value:  # NaN (the MLflow wire accepts it)
+            pass
+        elif s["bmin"] is None:
+            s["bmin"], s["bmin_step"], s["bmax"], s["bmax_step"] = p.value, p.step, p.value, p.step
+        elif p.value < s["bmin"]:
             s["bmin"], s["bmin_step"] = p.value, p.step
-        if p.value > s["bmax"]:
+        elif p.value > s["bmax"]:
             s["bmax"], s["bmax_step"] = p.value, p.step
         if (p.step, p.ts) >= (s["blast_step"], s["blast_ts"]):
             s["blast"], s["blast_step"], s["blast_ts"] = p.value, p.step, p.ts
@@ -123,7 +133,7 @@ def _batch_summaries(points: list[Point], series_ids: dict[str, int]) -> list[di
 
 def _event(run_id: str, experiment_id: str, points: list[Point]) -> dict:
     step = max(p.step for p in points)
-    latest = {p.key: p.value for p in points if p.step == step}
+    latest = {p.key: number(p.value) for p in points if p.step == step}
     ts = max(p.ts for p in points)
     return {"type": "metrics", "run_id": run_id, "experiment_id": experiment_id, "count": len(points),
             "metrics": {"step": step, **latest}, "timestamp": validation.iso(ts)}
@@ -159,7 +169,7 @@ def history(core: Core, actor: Actor, run_id: str, key: str, limit: int = 1000, 
         series = _series(session, actor, run_id, key)
         rows = metric_rows.page(session, series.id, position, limit + 1)
         total = series.count
-    items = [{"step": s, "timestamp": validation.iso(t), "value": v} for s, t, v in rows[:limit]]
+    items = [{"step": s, "timestamp": validation.iso(t), "value": number(v)} for s, t, v in rows[:limit]]
     more = len(rows) > limit
     next_cursor = encode_cursor({"s": rows[limit - 1][0], "t": rows[limit - 1][1]}) if more else None
     return Page(items=items, next_cursor=next_cursor, total=total, extra={"key": key})
@@ -177,5 +187,5 @@ def downsampled(core: Core, actor: Actor, run_id: str, key: str, buckets: int = 
         else:
             rows = metric_rows.buckets(session, series.id, buckets) if series.count else []
     return {"key": key, "count": series.count, "buckets": [
-        {"step_start": lo, "step_end": hi, "min": mn, "max": mx, "last": last, "count": n}
+        {"step_start": lo, "step_end": hi, "min": number(mn), "max": number(mx), "last": number(last), "count": n}
         for lo, hi, mn, mx, last, n in rows]}

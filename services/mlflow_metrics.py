@@ -13,14 +13,13 @@ from sqlalchemy.orm import Session
 
 from db import metric_rows
 from db.models import MetricPoint, MetricSeries
-from services import audit, validation
+from services import validation
 from services import metrics as metric_service
 from services.access import require_run
 from services.context import Actor, Core
 from services.errors import Conflict, Invalid
 from services.metrics import Point
 from services.mlflow_store import load_run, wire_float
-from services.runs import ensure_writable
 
 INT64 = 2**63
 MAX_HISTORY_PAGE = 25_000
@@ -111,52 +110,11 @@ def log_points(core: Core, actor: Actor, run_id: str, points: list[Point]) -> No
         if not settled:
             return
         try:
-            if any(math.isnan(p.value) for p in settled):
-                _log_with_nan(core, actor, run_id, settled)
-            else:
-                metric_service.log_points(core, actor, run_id, settled)
+            metric_service.log_points(core, actor, run_id, settled)
             return
         except Exception as exc:  # noqa: BLE001 - only a unique violation is retried
             if attempt or not _unique_violation(exc):
                 raise
-
-
-def _nan_aware_summaries(points: list[Point], series_ids: dict[str, int]) -> list[dict]:
-    """services.metrics' batch summary with min and max taken over the finite values only (NaN stays a
-    possible last value): its own comparisons assume finite numbers."""
-    batches = metric_service._batch_summaries(points, series_ids)
-    extremes: dict[str, dict] = {}
-    for p in points:
-        if math.isnan(p.value):
-            continue
-        e = extremes.setdefault(p.key, {"bmin": p.value, "bmin_step": p.step, "bmax": p.value, "bmax_step": p.step})
-        if p.value < e["bmin"]:
-            e["bmin"], e["bmin_step"] = p.value, p.step
-        if p.value > e["bmax"]:
-            e["bmax"], e["bmax_step"] = p.value, p.step
-    key_of = {sid: key for key, sid in series_ids.items()}
-    none = {"bmin": None, "bmin_step": None, "bmax": None, "bmax_step": None}
-    for batch in batches:
-        batch.update(extremes.get(key_of[batch["sid"]], none))
-    return batches
-
-
-def _log_with_nan(core: Core, actor: Actor, run_id: str, points: list[Point]) -> None:
-    """services.metrics.log_points' transaction with NaN-aware summaries (its summary assumes finite values)."""
-    with core.sessions() as session:
-        with session.begin():
-            run = require_run(session, actor, run_id, "editor")
-            ensure_writable(run)
-            series_ids = metric_rows.ensure_series(session, run.pk, sorted({p.key for p in points}))
-            metric_rows.insert_points(session, [(series_ids[p.key], p.step, p.ts, p.value) for p in points])
-            metric_rows.merge_summaries(session, _nan_aware_summaries(points, series_ids))
-            audit.record(session, actor, "metrics.log", "run", run_id, after={"points": len(points)})
-            experiment_id = run.experiment_id
-    step = max(p.step for p in points)
-    latest = {p.key: (None if math.isnan(p.value) else p.value) for p in points if p.step == step}
-    core.bus.bump([f"run:{run_id}", f"exp:{experiment_id}"], {
-        "type": "metrics", "run_id": run_id, "experiment_id": experiment_id, "count": len(points),
-        "metrics": {"step": step, **latest}, "timestamp": validation.iso(max(p.ts for p in points))})
 
 
 def _decode(token: str | None) -> tuple[int, int] | None:

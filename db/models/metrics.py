@@ -52,8 +52,8 @@ class MetricRollup(Base):
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     step_lo: Mapped[int] = mapped_column(BigInteger)
     step_hi: Mapped[int] = mapped_column(BigInteger)
-    min_value: Mapped[float] = mapped_column(Float)
-    max_value: Mapped[float] = mapped_column(Float)
-    last_value: Mapped[float] = mapped_column(Float)
+    min_value: Mapped[float | None] = mapped_column(Float, nullable=True)  # NULL: every value was NaN
+    max_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_value: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_ts: Mapped[int] = mapped_column(BigInteger)
     count: Mapped[int] = mapped_column(BigInteger)

@@ -39,3 +39,24 @@ def test_long_series_keeps_spikes_and_extends_incrementally(core) -> None:
     again = metrics.downsampled(core, actor, run_id, "loss", 500)["buckets"]
     assert max(b["max"] for b in again) == 99.0 and min(b["min"] for b in again) == -99.0
     assert again[-1]["last"] == 99.0 and sum(b["count"] for b in again) == n + 2
+
+
+def test_nan_values_never_become_min_max_and_read_back_as_null(core, client) -> None:
+    """MLflow clients log NaN; charts and summaries must skip it for min/max and JSON must stay valid."""
+    n = metrics.RAW_DOWNSAMPLE_LIMIT + 100
+    values = [(s, float("nan") if s % 1000 == 0 else float(s % 7)) for s in range(n)]
+    values[-1] = (n - 1, float("nan"))
+    actor, run_id = _run_with(core, values)
+    summary = {m["key"]: m for m in metrics.summaries(core, actor, run_id)}["loss"]
+    assert (summary["min"], summary["max"], summary["last"], summary["count"]) == (0.0, 6.0, None, n)
+    long_chart = metrics.downsampled(core, actor, run_id, "loss", 200)["buckets"]
+    metrics.log_points(core, actor, run_id, [metrics.Point("short", float("nan"), 0, 1),
+                                             metrics.Point("short", 2.5, 1, 1)])
+    short_chart = metrics.downsampled(core, actor, run_id, "short", 10)["buckets"]
+    for chart in (long_chart, short_chart):
+        finite_max = [b["max"] for b in chart if b["max"] is not None]
+        assert finite_max and all(v == v for v in finite_max)
+    assert max(b["max"] for b in long_chart if b["max"] is not None) == 6.0
+    assert long_chart[-1]["last"] is None
+    page = metrics.history(core, actor, run_id, "loss", 5).items
+    assert page[0]["value"] is None and page[1]["value"] == 1.0
