@@ -127,7 +127,7 @@ class Sender:
 
     def _loop(self) -> None:
         while not (self._stop.is_set() and self.queue.idle()):
-            items = self.queue.take(TAKE_POINTS, self.linger if self.online else min(self.linger, 0.2), self._stop)
+            items = self.queue.take(TAKE_POINTS, self._linger(), self._stop)
             try:
                 for batch in build_batches(items, self.batch_points):
                     self._fresh(batch)
@@ -141,6 +141,12 @@ class Sender:
                 log.exception("experiment_tracker: replaying the spool failed")
             with self._progress:
                 self._progress.notify_all()
+
+    def _linger(self) -> float:
+        """How long to wait for points to coalesce: not at all while a reachable server has spool to replay."""
+        if not self.online:
+            return min(self.linger, 0.2)
+        return 0.0 if self.spool.pending() else self.linger
 
     def _spool(self, batch: Batch) -> None:
         batch.path = self.spool.write(batch.run_id, "metrics", batch.body(), batch.points)

@@ -7,6 +7,7 @@ import functools
 import inspect
 import logging
 import os
+import sys
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -314,11 +315,30 @@ def _importance(raw: Any) -> Dict[str, float]:
     return {str(name): float(value) for name, value in pairs}
 
 
+_uncaught: List[BaseException] = []
+
+
+def _note_uncaught(previous: Callable[..., Any]) -> Callable[..., Any]:
+    def hook(kind: Any, value: BaseException, tb: Any) -> None:
+        _uncaught.append(value)
+        previous(kind, value, tb)
+
+    return hook
+
+
+sys.excepthook = _note_uncaught(sys.excepthook)
+
+
 @atexit.register
 def _close_all() -> None:
-    """At interpreter exit: flush briefly and spool the rest, so the next start replays it."""
+    """At interpreter exit: end runs still open (FAILED after an uncaught exception, else FINISHED), flush
+    briefly and spool the rest, so the next start replays it."""
+    status = "FAILED" if _uncaught else "FINISHED"
     for tracker in list(_live):
         try:
+            for run in list(tracker._runs.values()):
+                if not run.finished:
+                    run.finish(status)
             tracker.close(timeout=tracker.finish_timeout)
         except Exception:  # noqa: BLE001 - never turn exit into a traceback
             log.debug("closing a tracker at exit failed", exc_info=True)

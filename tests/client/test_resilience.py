@@ -146,3 +146,30 @@ def test_a_run_spool_is_replayed_by_one_process_only(server: ServerProcess, toke
         assert not record.exists()
     finally:
         other.close()
+
+
+EXIT_SCRIPT = textwrap.dedent("""
+    import sys
+    from experiment_tracker import Tracker
+
+    url, token, spool, experiment_id, ending = sys.argv[1:6]
+    run = Tracker(url, token, spool_dir=spool, capture_environment=False).start_run(experiment_id)
+    for step in range(500):
+        run.log_metrics({"loss": 1.0 / (step + 1)}, step=step)
+    print(run.id, flush=True)
+    if ending == "crash":
+        raise SystemError("training blew up")   # uncaught; the script never calls finish()
+""")
+
+
+@pytest.mark.parametrize(("ending", "status"), [("return", "FINISHED"), ("crash", "FAILED")])
+def test_runs_left_open_are_ended_and_flushed_at_interpreter_exit(ending: str, status: str, server: ServerProcess,
+                                                                  token: str, experiment: dict, http,
+                                                                  tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "client"), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, server.url, token, str(tmp_path / "spool"),
+                           experiment["id"], ending], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == (0 if ending == "return" else 1), done.stderr[-3000:]
+    run_id = done.stdout.split()[0]
+    assert http("GET", f"/api/v1/runs/{run_id}").json()["status"] == status
+    assert counts(http, run_id) == {"loss": 500}
