@@ -76,9 +76,10 @@ def create_run(core: Core, actor: Actor, experiment_id: str, name: str | None = 
         parent = _parent(session, actor, parent_run_id, experiment_id)
         run = Run(experiment_id=experiment_id, parent_pk=parent.pk if parent else None, status=status,
                   user_id=actor.user_id, start_time=validation.timestamp_ms(start_time, "start_time", now_ms()),
-                  environment=dict(environment or {}), git_commit=git_commit or
-                  (environment or {}).get("git_commit"))
+                  environment=dict(environment or {}), git_commit=git_commit or _env_commit(environment))
         run.name = validation.name(name, "name", 250) if name else ""
+        if status in TERMINAL_STATUSES:
+            run.end_time = max(run.start_time, now_ms())
         session.add(run)
         session.flush()
         if not run.name:
@@ -90,6 +91,12 @@ def create_run(core: Core, actor: Actor, experiment_id: str, name: str | None = 
         audit.record(session, actor, "run.create", "run", run.id, after=result)
     core.bus.bump([f"exp:{experiment_id}", f"run:{run.id}"], {"type": "run.created", "run_id": run.id})
     return result
+
+
+def _env_commit(environment: dict[str, Any] | None) -> str | None:
+    """environment.git_commit fills git_commit when it looks like one (a short string), else stays in environment."""
+    value = (environment or {}).get("git_commit")
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
 
 
 def _parent(session: Session, actor: Actor, parent_run_id: str | None, experiment_id: str) -> Run | None:

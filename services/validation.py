@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from services.errors import Invalid
 
@@ -12,6 +12,9 @@ MAX_KEY = 250
 MAX_NAME = 200
 MAX_TAG = 100
 MAX_PARAM_VALUE = 6000
+MIN_EPOCH_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
+MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant an ISO 8601 year can name
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NAME_RE = re.compile(r"^[\w][\w .\-/:+@()\[\]]*$")
 _KEY_RE = re.compile(r"^[\w][\w .\-/:]*$")
 
@@ -63,33 +66,39 @@ def timestamp_ms(value: str | int | float | datetime | None, field: str, default
         return default
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return int(moment.timestamp() * 1000)
+        return (moment - EPOCH) // timedelta(milliseconds=1)
     if isinstance(value, bool):
         raise Invalid(f"{field} must be an ISO 8601 time or epoch milliseconds", field)
     if isinstance(value, (int, float)):
-        if not math.isfinite(value) or not 0 <= value < 2**53:
-            raise Invalid(f"{field} is out of range", field)
+        if not math.isfinite(value) or not 0 <= value <= MAX_EPOCH_MS:
+            raise Invalid(f"{field} is out of range (epoch milliseconds from 0 to {MAX_EPOCH_MS})", field)
         return int(value)
     try:
-        return timestamp_ms(datetime.fromisoformat(str(value).replace("Z", "+00:00")), field, default)
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         raise Invalid(f"{field} {str(value)[:40]!r} is not an ISO 8601 time", field) from None
+    ms = timestamp_ms(moment, field, default)
+    if not MIN_EPOCH_MS <= ms <= MAX_EPOCH_MS:  # e.g. 9999-12-31T23:59:59-12:00 lies past the year 9999
+        raise Invalid(f"{field} {str(value)[:40]!r} is out of range", field)
+    return ms
 
 
 def iso(ms: int | None) -> str | None:
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    return (EPOCH + timedelta(milliseconds=ms)).isoformat().replace("+00:00", "Z")
 
 
 def param_value(value: object, field: str) -> tuple[str, float | None]:
     """Params are stored as text plus a numeric copy for sorting; nested values become JSON."""
     if isinstance(value, bool):
         text, number = str(value).lower(), None
-    elif isinstance(value, (int, float)):
-        if not math.isfinite(float(value)):
+    elif isinstance(value, float):
+        if not math.isfinite(value):
             raise Invalid(f"{field} must be a finite number", field)
-        text, number = repr(value) if isinstance(value, float) else str(value), float(value)
+        text, number = repr(value), value
+    elif isinstance(value, int):
+        text, number = str(value), _maybe_number(str(value))
     elif isinstance(value, str):
         text, number = value, _maybe_number(value)
     elif value is None:
@@ -104,6 +113,6 @@ def param_value(value: object, field: str) -> tuple[str, float | None]:
 def _maybe_number(text: str) -> float | None:
     try:
         number = float(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None

@@ -123,3 +123,19 @@ def test_deleted_run_is_gone_for_reads_and_writes(admin) -> None:
         assert response.get_json()["error"]["code"] == "not_found"
     assert ok(admin.get(f"/api/v1/experiments/{ids['experiment_id']}/runs"))["total"] == 0
     assert ok(admin.get(f"/api/v1/experiments/{ids['experiment_id']}"))["run_count"] == 0
+
+
+def test_odd_but_valid_run_bodies(admin) -> None:
+    ids = seed(admin)
+    runs = f"/api/v1/experiments/{ids['experiment_id']}/runs"
+    done = ok(admin.post(runs, json={"name": "imported", "status": "FINISHED", "start_time": "2024-01-15T10:30:00Z",
+                                     "parameters": {"huge": 10**400, "nested": {"b": [1, 2]}, "flag": True}}), 201)
+    assert done["status"] == "FINISHED" and done["end_time"] is not None and done["duration_ms"] >= 0
+    assert done["parameters"] == {"huge": "1" + "0" * 400, "nested": '{"b": [1, 2]}', "flag": "true"}
+    for commit in ("x" * 100, 5):
+        run = ok(admin.post(runs, json={"environment": {"git_commit": commit}}), 201)
+        assert run["git_commit"] is None and run["environment"] == {"git_commit": commit}
+    run = ok(admin.post(runs, json={"environment": {"git_commit": "abc123"}}), 201)
+    assert run["git_commit"] == "abc123"
+    late = ok(admin.post(runs, json={"start_time": "9999-12-31T23:59:59.999Z"}), 201)
+    assert ok(admin.get(f"/api/v1/runs/{late['id']}"))["start_time"] == "9999-12-31T23:59:59.999000Z"
