@@ -29,3 +29,22 @@ dagcomponentfuncs.StatusBadge = function (props) {
     var value = String(props.value);
     return React.createElement("span", {className: "status-pill status-" + value.toLowerCase()}, value);
 };
+
+dagcomponentfuncs.ParentLink = function (props) {
+    if (!props.data || !props.data.parent_run_id) {
+        return null;
+    }
+    var href = "/runs/" + encodeURIComponent(props.data.parent_run_id);
+    return React.createElement("a", {
+        href: href,
+        className: "row-link parent-link",
+        onClick: function (event) {
+            if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
+                return;
+            }
+            event.preventDefault();
+            window.history.pushState({}, "", href);
+            window.dispatchEvent(new CustomEvent("_dashprivate_pushstate"));
+        },
+    }, "↳ " + (props.value || "parent"));
+};

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import experiment, navbar, project, projects, run
+from callbacks import experiment, navbar, project, projects, run, teams, tokens
 
 
 def register_all(app: dash.Dash) -> None:
     """Attach every page's callbacks to this app."""
-    for module in (navbar, projects, project, experiment, run):
+    for module in (navbar, projects, project, experiment, run, tokens, teams):
         module.register(app)

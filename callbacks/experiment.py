@@ -1,6 +1,9 @@
 """Experiment page: header, the run table's rows (infinite model), live refresh and state in the URL."""
 from __future__ import annotations
 
+import csv
+import io
+
 import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
@@ -41,6 +44,8 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
     toolbar = html.Div([
         html.Span(id=ids.RUN_COUNT, className="text-secondary small"),
         html.Span(id=ids.RUN_SELECTION, className="small ms-3"),
+        dbc.Button("Download CSV", id=ids.RUN_EXPORT, color="light", size="sm", className="ms-3 border"),
+        dcc.Download(id=ids.RUN_DOWNLOAD),
         html.Div([html.Span("Metric columns: last", className="small text-secondary me-2"),
                   dbc.Checklist(id=ids.RUN_AGGREGATES, options=[{"label": "min", "value": "min"},
                                                                 {"label": "max", "value": "max"}],
@@ -95,6 +100,37 @@ def sync_url(request: dict | None, selected: list | dict | None, aggregates: lis
     return search, label
 
 
+def export_csv(clicks: int | None, request: dict | None, experiment_id: str, columns: dict | None,
+               aggregates: list | None) -> dict:
+    """Every run matching the table's current sort and filter, with the shown columns, as a CSV download."""
+    if not clicks:
+        raise PreventUpdate
+    request = request or {}
+    rows = run_table.export_rows(core(), actor(), experiment_id, request.get("sortModel"), request.get("filterModel"))
+    return dcc.send_string(runs_csv(rows, columns or {}, aggregates or []), f"runs-{experiment_id[:8]}.csv")
+
+
+def runs_csv(rows: list[dict], columns: dict, aggregates: list[str]) -> str:
+    fields = [("id", "id"), ("name", "name"), ("status", "status"), ("user", "user"), ("start_time", "start_time"),
+              ("duration", "duration_s"), ("parent_run_id", "parent_run_id")]
+    fields += [(f"p:{p['key']}", f"param.{p['key']}") for p in columns.get("params", [])]
+    fields += [(f"m:{k}:{agg}", f"metric.{k}.{agg}") for k in columns.get("metrics", [])
+               for agg in ["last", *[a for a in aggregates if a != "last"]]]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([header for _, header in fields])
+    for row in rows:
+        writer.writerow([_cell(row.get(field)) for field, _ in fields])
+    return out.getvalue()
+
+
+def _cell(value: object) -> object:
+    """Spreadsheets run text starting with = + - @ as a formula: such text gets a leading quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
 def register(app: Dash) -> None:
     app.callback(Output(ids.EXP_CONTENT, "children"), Input(ids.EXP_ID, "data"),
                  State(ids.EXP_QUERY, "data"))(load_experiment)
@@ -112,5 +148,8 @@ def register(app: Dash) -> None:
     app.callback(Output(ids.EXP_URL, "search"), Output(ids.RUN_SELECTION, "children"),
                  Input(ids.RUN_GRID, "getRowsRequest"), Input(ids.RUN_GRID, "selectedRows"),
                  Input(ids.RUN_AGGREGATES, "value"), prevent_initial_call=True)(sync_url)
+    app.callback(Output(ids.RUN_DOWNLOAD, "data"), Input(ids.RUN_EXPORT, "n_clicks"),
+                 State(ids.RUN_GRID, "getRowsRequest"), State(ids.EXP_ID, "data"), State(ids.EXP_COLUMNS, "data"),
+                 State(ids.RUN_AGGREGATES, "value"), prevent_initial_call=True)(export_csv)
     app.clientside_callback(ClientsideFunction("et", "refreshRunGrid"), Input(ids.EXP_SEEN, "data"),
                             prevent_initial_call=True)

@@ -63,7 +63,9 @@ def run_column_defs(columns: dict, aggregates: list[str], sort: list[tuple[str, 
              {"field": "user", "headerName": "User", "width": 120, **TEXT_FILTER},
              {"field": "start_time", "headerName": "Started", "valueFormatter": TIME, "width": 170, **DATE_FILTER},
              {"field": "duration", "headerName": "Duration", "width": 150, "type": "numericColumn",
-              "valueFormatter": {"function": "etDuration(params.value)"}, **NUMBER_FILTER}]
+              "valueFormatter": {"function": "etDuration(params.value)"}, **NUMBER_FILTER},
+             {"field": "parent", "headerName": "Parent run", "width": 140, "sortable": False, "filter": False,
+              "cellRenderer": "ParentLink"}]
     params = [{"field": f"p:{p['key']}", "headerName": p["key"], "width": 130,
                **(NUMBER_FILTER if p["numeric"] else TEXT_FILTER)} for p in columns.get("params", [])]
     metrics = [{"field": f"m:{key}:{agg}", "headerName": key + AGG_LABELS[agg], "width": 140, "type": "numericColumn",

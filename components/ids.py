@@ -71,3 +71,25 @@ NOTE_METRIC = "note-metric"
 NOTE_STEP = "note-step"
 NOTE_SUBMIT = "note-submit"
 NOTE_ERROR = "note-error"
+
+# API tokens page (/tokens)
+TOKENS_LIST = "tokens-list"
+TOKEN_NAME = "token-name"
+TOKEN_CREATE = "token-create"
+TOKEN_CREATED = "token-created"
+TOKEN_REVOKE = "token-revoke"  # pattern-matching id type: {"type": TOKEN_REVOKE, "id": token_id}
+TOKENS_REFRESH = "tokens-refresh"
+
+# Teams page (/teams)
+TEAMS_LIST = "teams-list"
+TEAMS_REFRESH = "teams-refresh"
+TEAM_NEW_NAME = "team-new-name"
+TEAM_CREATE = "team-create"
+TEAM_CREATE_ROW = "team-create-row"
+TEAM_MESSAGE = "team-message"
+TEAM_MEMBER_NAME = "team-member-name"  # pattern-matching: {"type": ..., "team": team_name}
+TEAM_MEMBER_ROLE = "team-member-role"
+TEAM_MEMBER_SAVE = "team-member-save"
+TEAM_MEMBER_REMOVE = "team-member-remove"  # {"type": ..., "team": team_name, "user": username}
+RUN_EXPORT = "run-export"
+RUN_DOWNLOAD = "run-download"

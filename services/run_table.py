@@ -21,6 +21,7 @@ AGGREGATES = ("last", "min", "max")
 MAX_BLOCK = 500
 MAX_JOINED_COLUMNS = 16
 MAX_DISCOVERED = 200
+MAX_EXPORT = 50_000
 
 
 @dataclass(frozen=True)
@@ -166,9 +167,10 @@ def _rows(session: Session, pks: list[int], now: int) -> list[dict]:
     if not pks:
         return []
     parent = aliased(Run)
-    runs = session.execute(select(Run, User.username, parent.id).outerjoin(User, User.id == Run.user_id)
+    runs = session.execute(select(Run, User.username, parent.id, parent.name).outerjoin(User, User.id == Run.user_id)
                            .outerjoin(parent, parent.pk == Run.parent_pk).where(Run.pk.in_(pks))).all()
-    by_pk = {run.pk: _base_row(run, username, parent_id, now) for run, username, parent_id in runs}
+    by_pk = {run.pk: _base_row(run, username, (parent_id, parent_name), now)
+             for run, username, parent_id, parent_name in runs}
     for pk, key, text, number in session.execute(
             select(Param.run_pk, Param.key, Param.value, Param.value_num).where(Param.run_pk.in_(pks))):
         by_pk[pk][param_col(key)] = number if number is not None else text
@@ -179,8 +181,21 @@ def _rows(session: Session, pks: list[int], now: int) -> list[dict]:
     return [by_pk[pk] for pk in pks if pk in by_pk]
 
 
-def _base_row(run: Run, username: str | None, parent_id: str | None, now: int) -> dict:
+def _base_row(run: Run, username: str | None, parent: tuple[str | None, str | None], now: int) -> dict:
     end = run.end_time if run.end_time is not None else now
     return {"id": run.id, "name": run.name, "status": run.status, "user": username or "",
             "start_time": validation.iso(run.start_time), "duration": round((end - run.start_time) / 1000, 1),
-            "parent_run_id": parent_id, "locked": run.locked}
+            "parent_run_id": parent[0], "parent": parent[1], "locked": run.locked}
+
+
+def export_rows(core: Core, actor: Actor, experiment_id: str, sort_model: list | None = None,
+                filter_model: dict | None = None, limit: int = MAX_EXPORT) -> list[dict]:
+    """Every row the table shows for this sort and filter (up to `limit`), fetched block by block."""
+    rows: list[dict] = []
+    while len(rows) < limit:
+        block = fetch_rows(core, actor, experiment_id, len(rows), min(len(rows) + MAX_BLOCK, limit), sort_model,
+                           filter_model)
+        rows.extend(block["rowData"])
+        if len(rows) >= block["rowCount"] or not block["rowData"]:
+            break
+    return rows

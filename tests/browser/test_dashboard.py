@@ -184,7 +184,7 @@ def test_run_page_charts_notes_and_children(duo: DashComposite, seed: Seed) -> N
     submit = duo.find_element("#note-submit")
     duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", submit)
     shot(duo, "10-run-page-notes")
-    submit.click()
+    duo.driver.execute_script("arguments[0].click()", submit)  # charts may still be settling the layout
     duo.wait_for_contains_text("#run-notes", "bad batch")
     duo.driver.execute_script("window.scrollTo(0, 0)")
     shot(duo, "10-run-page")
@@ -192,4 +192,22 @@ def test_run_page_charts_notes_and_children(duo: DashComposite, seed: Seed) -> N
     duo.find_element(f"#run-child-runs a[href='/runs/{child['id']}']").click()
     duo.wait_for_contains_text("#run-content h1", "fold-1")
     duo.wait_for_contains_text("#run-parent-run", "run-029")
+    assert duo.get_logs() == []
+
+
+def test_tokens_and_teams_pages(duo: DashComposite, seed: Seed) -> None:
+    duo.driver.get(f"{duo.server.url}/tokens")
+    duo.wait_for_element("#token-name").send_keys("laptop")
+    duo.find_element("#token-create").click()
+    duo.wait_for_contains_text("#token-created-alert", "et_")
+    duo.wait_for_contains_text("#tokens-list", "laptop")
+    shot(duo, "11-tokens")
+    duo.find_element("#tokens-list button").click()
+    duo.wait_for_contains_text("#tokens-list", "revoked")
+    assert duo.get_logs() == []
+    duo.find_element("#nav-user-menu").click()
+    duo.wait_for_element(".dropdown-menu a[href='/teams']").click()
+    duo.wait_for_contains_text("#teams-list", "ml-team")
+    assert "alice" in duo.find_element("#teams-list").text and "other-team" not in duo.find_element("#teams-list").text
+    shot(duo, "12-teams")
     assert duo.get_logs() == []

@@ -8,7 +8,7 @@ from dash.exceptions import PreventUpdate
 
 from callbacks import experiment
 from components import ids
-from services import accounts, runs
+from services import accounts, run_table, runs
 from tests.browser.seed import Seed, seed_dashboard
 from tests.unit.dash_tree import find, signed_in, text
 
@@ -129,3 +129,25 @@ def test_url_follows_the_table(backend: Any, seed: Seed) -> None:
     assert search.startswith("?sort=-m:loss:last,name&filter=%7B%22status%22") and "&sel=a,b&agg=max" in search
     assert label == "2 selected"
     assert experiment.sync_url(None, None, []) == ("", "")
+
+
+def test_csv_export_follows_sort_and_filter_and_defuses_formulas(backend: Any, core: Any, seed: Seed) -> None:
+    runs.create_run(core, seed.alice, seed.experiment_id, "csv-run", {"alpha": -1, "algorithm": "=1+1"})
+    request = {"sortModel": [{"colId": "p:alpha", "sort": "asc"}],
+               "filterModel": {"status": {"filterType": "text", "type": "equals", "filter": "RUNNING"}}}
+    with signed_in(backend, seed.alice):
+        columns = run_table.discover_columns(core, seed.alice, seed.experiment_id)
+        download = experiment.export_csv(1, request, seed.experiment_id, columns, ["min"])
+    lines = download["content"].splitlines()
+    assert lines[0] == ("id,name,status,user,start_time,duration_s,parent_run_id,param.algorithm,param.alpha,"
+                        "metric.accuracy.last,metric.accuracy.min,metric.loss.last,metric.loss.min")
+    assert len(lines) == 1 + 7 and ",csv-run,RUNNING," in lines[1] and ",'=1+1,-1.0," in lines[1]
+    assert ",run-001,RUNNING," in lines[2] and download["filename"].startswith("runs-")
+
+
+def test_child_runs_name_their_parent(backend: Any, core: Any, seed: Seed) -> None:
+    runs.create_run(core, seed.alice, seed.experiment_id, "fold-1", parent_run_id=seed.run_ids[0])
+    with signed_in(backend, seed.alice):
+        response, _ = experiment.get_rows({"startRow": 0, "endRow": 50}, seed.experiment_id)
+    child = next(r for r in response["rowData"] if r["name"] == "fold-1")
+    assert child["parent"] == "run-000" and child["parent_run_id"] == seed.run_ids[0]
