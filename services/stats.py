@@ -96,7 +96,8 @@ def _mean(x: np.ndarray) -> float | None:
 def describe(x: Sequence[float]) -> dict:
     """n, mean, sample std (ddof 1), median, min, max; None where undefined."""
     arr = finite(x)
-    return {"n": int(arr.size), "mean": _mean(arr), "std": num(math.sqrt(_ss(arr) / (arr.size - 1))) if arr.size > 1 else None,
+    std = num(math.sqrt(_ss(arr) / (arr.size - 1))) if arr.size > 1 else None
+    return {"n": int(arr.size), "mean": _mean(arr), "std": std,
             "median": num(np.median(arr)) if arr.size else None, "min": num(arr.min()) if arr.size else None,
             "max": num(arr.max()) if arr.size else None}
 
