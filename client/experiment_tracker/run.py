@@ -252,9 +252,9 @@ class Run:
             self.finish("FINISHED")
         else:
             status = "KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED"
-            try:
+            try:  # the training code's exception must come through, not one of ours
                 self.set_tags({"error": f"{exc_type.__name__}: {exc}"[:5000]})
-            except TrackerError:
-                pass
-            self.finish(status)
+                self.finish(status)
+            except Exception as ours:  # noqa: BLE001
+                log.warning("experiment_tracker: run %s: could not record the failure: %s", self.id, ours)
         return False

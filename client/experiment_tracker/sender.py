@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Set
 
 from experiment_tracker.batching import Batch, Item, PointQueue, build_batches
-from experiment_tracker.errors import ServerUnreachable
+from experiment_tracker.errors import ServerUnreachable, TrackerError
 from experiment_tracker.http import NETWORK_ERRORS, Transport, backoff_delay
 from experiment_tracker.spool import Spool
 
@@ -36,6 +36,7 @@ class Stats:
     duplicates: int = 0  # points the server already had from another batch (same key, step and timestamp)
     rejected: int = 0  # points the server refused for good; kept in the spool's dead/ folder
     skipped_nonfinite: int = 0
+    lost: int = 0  # only when the server is unreachable and the spool cannot be written (disk full…)
     requests: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -153,13 +154,22 @@ class Sender:
         self.stats.add(spooled=batch.points)
 
     def _fresh(self, batch: Batch) -> None:
-        self._spool(batch)  # write-ahead: the batch is on disk until the server has it
-        if not self.online:
+        try:
+            self._spool(batch)  # write-ahead: the batch is on disk until the server has it
+        except OSError as exc:
+            batch.path = None
+            log.error("experiment_tracker: cannot write the spool %s: %s", self.spool.dir, exc)
+        attempted = self.online
+        if attempted and self._post(batch, self.retries) == "ok":
+            if batch.path is not None:
+                self.spool.remove(batch.path)  # type: ignore[arg-type]
+                self.stats.add(spooled=-batch.points)
             return
-        if self._post(batch, self.retries) == "ok":
-            self.spool.remove(batch.path)  # type: ignore[arg-type]
-            self.stats.add(spooled=-batch.points)
-        else:
+        if batch.path is None:
+            self.stats.add(lost=batch.points)
+            log.error("experiment_tracker: %d metric values of run %s are LOST: the server is unreachable and the "
+                      "spool cannot be written", batch.points, batch.run_id)
+        if attempted:
             self._went_down()
 
     def _went_down(self) -> None:
@@ -193,6 +203,9 @@ class Sender:
             except ServerUnreachable as exc:  # signing in again failed
                 self.last_error = str(exc)
                 continue
+            except TrackerError as exc:  # username/password refused: keep the data until a working Tracker
+                self.last_error = str(exc)
+                return "down"
             self.stats.add(requests=1)
             status, code = response.status_code, _code(response)
             if status in (200, 201):
@@ -276,7 +289,8 @@ class Sender:
             batch = Batch(run_id, record["body"]["steps"], record.get("points", 0), uncertain=True)
             outcome = self._post(batch, 0)
             if outcome == "ok":
-                self.stats.add(replayed=batch.points, spooled=-batch.points)
+                mine = record.get("session") == self.spool.session  # `spooled` counts this session's records
+                self.stats.add(replayed=batch.points, spooled=-batch.points if mine else 0)
         elif kind == "patch":
             outcome = self._simple(path, record, lambda: self.transport.send(
                 "PATCH", f"/api/v1/runs/{run_id}", record["body"], timeout=self.request_timeout))
@@ -293,7 +307,7 @@ class Sender:
     def _simple(self, path: Path, record: Dict[str, Any], send: Any) -> str:
         try:
             response = send()
-        except (ServerUnreachable, *NETWORK_ERRORS) as exc:
+        except (TrackerError, *NETWORK_ERRORS) as exc:
             self.last_error = type(exc).__name__
             return "down"
         except OSError as exc:  # the artifact's copy vanished

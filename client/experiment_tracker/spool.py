@@ -15,6 +15,7 @@ import os
 import shutil
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -41,6 +42,7 @@ class Spool:
         if not marker.exists():
             self._atomic_write(marker, {"url": server_url})
         self._lock = threading.RLock()
+        self.session = uuid.uuid4().hex[:12]  # marks the records this Spool object wrote
         self._seq = itertools.count()
         self._claims: Dict[str, Any] = {}  # run_id -> open lock file
         self._pending: Dict[str, int] = {}  # run_id -> number of record files (claimed runs only)
@@ -109,7 +111,8 @@ class Spool:
         """Append a record (kind: metrics | patch | artifact); names sort in write order."""
         name = f"{time.time_ns():020d}-{os.getpid():07d}-{next(self._seq):09d}{RECORD_SUFFIX}"
         path = self.run_dir(run_id) / name
-        record = {"v": 1, "run_id": run_id, "kind": kind, "body": body, "points": points, **extra}
+        record = {"v": 1, "run_id": run_id, "kind": kind, "body": body, "points": points, "session": self.session,
+                  **extra}
         with self._lock:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._atomic_write(path, record)

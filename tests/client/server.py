@@ -7,13 +7,18 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
-from typing import IO, Optional
+from typing import IO, Iterator, Optional
 
 import requests
+from sqlalchemy import create_engine, text
 
 from config import Settings
+from db.engine import normalise_url
+from tests.conftest import PG_ADMIN_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0  # imports alone take seconds on a busy 2-core machine
@@ -25,6 +30,21 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """A Postgres database of our own (the shared test database is wiped by other tests), dropped afterwards."""
+    name = f"et_client_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalise_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.05):  # noqa: ANN001, ANN201
@@ -42,8 +62,9 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.05):  # n
 class ServerProcess:
     """One server on one DATA_DIR and port; kill() and start() again keep both (a restart)."""
 
-    def __init__(self, data_dir: Path, port: Optional[int] = None) -> None:
+    def __init__(self, data_dir: Path, port: Optional[int] = None, **env: str) -> None:
         self.data_dir = data_dir
+        self.extra_env = env
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: Optional[subprocess.Popen] = None
@@ -53,7 +74,7 @@ class ServerProcess:
         base = {k: v for k, v in os.environ.items() if k not in SETTING_VARS and not k.startswith("WERKZEUG_")}
         return {**base, "PYTHONUNBUFFERED": "1", "DATA_DIR": str(self.data_dir), "PORT": str(self.port),
                 "HOST": "127.0.0.1", "ADMIN_USERNAME": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1],
-                "SECRET_KEY": "client-tests", "LOG_LEVEL": "WARNING"}
+                "SECRET_KEY": "client-tests", "LOG_LEVEL": "WARNING", **self.extra_env}
 
     def start(self) -> "ServerProcess":
         self._log = open(self.data_dir / "server.log", "a")

@@ -1,4 +1,5 @@
-"""Best run (server SQL + client), runs_dataframe, model-promotion hooks against a local registry, feature usage."""
+"""Best run (server SQL + client), runs_dataframe, model-promotion hooks against a local registry, feature usage;
+on SQLite and on Postgres (the best-run query is SQL over metric_series)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,21 @@ import pytest
 import experiment_tracker
 from experiment_tracker import Tracker, TrackerError
 from experiment_tracker.promotion import registry_endpoint
-from tests.client.server import ServerProcess
+from tests.client.server import ServerProcess, fresh_pg_database
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    data_dir = tmp_path_factory.mktemp(f"server-{request.param}")
+    if request.param == "sqlite":
+        proc = ServerProcess(data_dir).start()
+        yield proc
+        proc.stop()
+        return
+    with fresh_pg_database() as url:
+        proc = ServerProcess(data_dir, DATABASE_URL=url).start()
+        yield proc
+        proc.stop()
 
 
 def finished_run(tracker: Tracker, experiment_id: str, name: str, series: dict[str, list[float]],

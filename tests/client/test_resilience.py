@@ -110,6 +110,7 @@ def test_a_client_that_ends_while_the_server_is_down_is_replayed_by_the_next_tra
     second = Tracker(server.url, token, spool_dir=spool, capture_environment=False, linger=0.05)
     try:
         assert second.flush(timeout=120), second.stats
+        assert second.stats.replayed == 6000 and second.stats.spooled == 0
     finally:
         second.close()
     assert counts(http, run_id) == {"x": 3000, "y": 3000}
