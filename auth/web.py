@@ -1,6 +1,7 @@
 """Browser sessions: flask-login wiring, the login form (CSRF, rate limit) and the guard for pages and Dash."""
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -180,8 +181,11 @@ def _limiter(server: Flask) -> Limiter:
     """Shared counts in Redis when REDIS_URL is set (all workers see them), else per process memory."""
     core = server.extensions.get(CORE_KEY)
     redis_url = core.settings.redis_url if core is not None else ""
+    # One deployment = one database: its workers share counts, other deployments on the same Redis do not.
+    database = core.settings.effective_database_url if core is not None else ""
+    prefix = "et-login-" + hashlib.sha256(database.encode()).hexdigest()[:12]
     limiter = Limiter(get_remote_address, app=server, storage_uri=redis_url or "memory://",
-                      in_memory_fallback_enabled=True, key_prefix="et-login", strategy="fixed-window")
+                      in_memory_fallback_enabled=True, key_prefix=prefix, strategy="fixed-window")
     server.extensions[LIMITER_KEY] = limiter
     return limiter
 

@@ -64,14 +64,15 @@ def _snippet(title: str, code: str, snippet_id: str) -> html.Div:
 
 
 CURL_TEMPLATE = """# a token for your account (or create one on the API tokens page)
+field() {{ python3 -c "import sys, json; print(json.load(sys.stdin)['$1'])"; }}
 TOKEN=$(curl -s -X POST {base}/api/v1/auth/token -H 'Content-Type: application/json' \\
-  -d '{{"username": "{user}", "password": "YOUR-PASSWORD"}}' | python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
-json_id() {{ python3 -c 'import sys, json; print(json.load(sys.stdin)["id"])'; }}
-post() {{ curl -s -X POST "{base}/api/v1/$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$2"; }}
+  -d '{{"username": "{user}", "password": "YOUR-PASSWORD"}}' | field token)
+post() {{ curl -s -X POST "{base}/api/v1/$1" -H "Authorization: Bearer $TOKEN" \\
+  -H 'Content-Type: application/json' -d "$2"; }}
 
-PROJECT=$(post projects '{{"name": "my-first-project", "team": "{team}"}}' | json_id)
-EXPERIMENT=$(post experiments "{{\\"project_id\\": \\"$PROJECT\\", \\"name\\": \\"baseline\\"}}" | json_id)
-RUN=$(post experiments/$EXPERIMENT/runs '{{"name": "run-001", "parameters": {{"lr": 0.001}}}}' | json_id)
+PROJECT=$(post projects '{{"name": "my-first-project", "team": "{team}"}}' | field id)
+EXPERIMENT=$(post experiments "{{\\"project_id\\": \\"$PROJECT\\", \\"name\\": \\"baseline\\"}}" | field id)
+RUN=$(post experiments/$EXPERIMENT/runs '{{"name": "run-001", "parameters": {{"lr": 0.001}}}}' | field id)
 post runs/$RUN/metrics '{{"metrics": {{"accuracy": 0.91, "loss": 0.23}}, "step": 1}}'"""
 
 PYTHON_TEMPLATE = """import requests

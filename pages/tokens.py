@@ -16,7 +16,8 @@ def layout(**_query: str) -> html.Div:
                                      maxLength=100),
                            dbc.Button("Create token", id=ids.TOKEN_CREATE, color="primary")],
                           className="mb-3", style={"maxWidth": "560px"})
-    return html.Div([page_header("API tokens", "Send one as the header Authorization: Bearer <token> from training code "
-                                               "or scripts. A token acts as you; revoke it when it leaks."),
+    hint = ("Send one as the header Authorization: Bearer <token> from training code or scripts. "
+            "A token acts as you; revoke it when it leaks.")
+    return html.Div([page_header("API tokens", hint),
                      form, html.Div(id=ids.TOKEN_CREATED), dcc.Store(id=ids.TOKENS_REFRESH, data=0),
                      html.Div(id=ids.TOKENS_LIST)])

@@ -26,12 +26,6 @@ def _wait_url(duo: DashComposite, fragment: str, timeout: float = 10) -> None:
                                              f"URL never contained {fragment!r}: {duo.driver.current_url}")
 
 
-def _first_cell(duo: DashComposite, col: str) -> str:
-    return duo.find_element(f"#run-grid .ag-center-cols-container .ag-row[row-index='0'] [col-id='{col}']").text \
-        if col != "name" else duo.find_element(f"#run-grid .ag-pinned-left-cols-container .ag-row[row-index='0'] "
-                                               f"[col-id='name']").text
-
-
 def _wait_first_run(duo: DashComposite, name: str) -> None:
     selector = "#run-grid .ag-pinned-left-cols-container .ag-row[row-index='0'] [col-id='name']"
     duo.wait_for_text_to_equal(selector, name, timeout=10)
