@@ -16,7 +16,8 @@ def register_api(server: OpenAPI) -> None:
     server.register_error_handler(ValidationError, validation_response)
     server.before_request(reject_nul)
     server.before_request(check_json_body)
-    for module in (auth_routes, projects, runs, artifacts, notes, best_run):
+    for module in (auth_routes, projects, runs, artifacts, notes, best_run,
+                   __import__("api.comparison", fromlist=["blueprint"])):
         server.register_api(module.blueprint())
     health.register(server)
     __import__("api.mlflow", fromlist=["register"]).register(server)  # /api/2.0/mlflow compatibility
