@@ -8,6 +8,7 @@ import shutil
 import threading
 import time
 from contextvars import ContextVar
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
@@ -68,15 +69,16 @@ class Run:
     # ------------------------------------------------------------ metrics
 
     def log_metric(self, key: str, value: float, step: Optional[int] = None,
-                   timestamp: Optional[Union[int, float]] = None) -> None:
+                   timestamp: Optional[Union[int, float, datetime]] = None) -> None:
         self.log_metrics({key: value}, step=step, timestamp=timestamp)
 
     def log_metrics(self, metrics: Mapping[str, Any], step: Optional[int] = None,
-                    timestamp: Optional[Union[int, float]] = None) -> None:
+                    timestamp: Optional[Union[int, float, datetime]] = None) -> None:
         """Queue values for one step and return at once; a background thread sends them in batches.
 
         step: a whole number; None means one past the highest step this run logged so far.
-        timestamp: epoch milliseconds; None means now. Values must be numbers (numpy/torch scalars work);
+        timestamp: epoch milliseconds or a datetime; None means now (a timestamp you give must not repeat for
+        the same key and step). Values must be numbers (numpy/torch scalars work);
         NaN and infinity cannot be stored by the API: they are skipped with a warning and counted in stats.
         """
         values: Dict[str, float] = {}
@@ -99,7 +101,13 @@ class Run:
                 step = int(step)  # numpy integers
             if step > self._last_step:
                 self._last_step = step
-            ts = int(timestamp) if timestamp is not None else self._timestamp(values, step)
+            if timestamp is None:
+                ts = self._timestamp(values, step)
+            elif hasattr(timestamp, "timestamp"):  # datetime (naive means UTC, as on the server)
+                moment = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=timezone.utc)
+                ts = int(moment.timestamp() * 1000)
+            else:
+                ts = int(timestamp)
         self._tracker._enqueue(Item(self.id, step, ts, values))
 
     def _timestamp(self, values: Dict[str, float], step: int) -> int:
@@ -212,6 +220,13 @@ class Run:
         if response.status_code >= 400:
             raise TrackerError.from_response(response)
         return response.json()
+
+    def register_artifact(self, name: str, path: str, type: Optional[str] = None, size_bytes: Optional[int] = None,
+                          metadata: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+        """Record an artifact that lives elsewhere (e.g. s3://experiments/run-001/model.pkl) without uploading."""
+        return self._tracker.transport.call("POST", f"/api/v1/runs/{self.id}/artifacts", {
+            "name": name, "path": path, "type": type or "other", "size_bytes": size_bytes,
+            "metadata": dict(metadata or {})})
 
     def log_feature_usage(self, feature_sets: Iterable[str], feature_importance: Any = None) -> Dict[str, Any]:
         return self._tracker.log_feature_usage(self.id, feature_sets, feature_importance)

@@ -289,6 +289,9 @@ class Tracker:
     def list_promotion_hooks(self, experiment_id: str) -> List[Dict[str, Any]]:
         return self._call("GET", f"/api/v1/experiments/{experiment_id}/promotion-hooks")["items"]
 
+    def delete_promotion_hook(self, experiment_id: str, hook_id: str) -> None:
+        self._call("DELETE", f"/api/v1/experiments/{experiment_id}/promotion-hooks/{hook_id}")
+
     def fire_promotion_hooks(self, run_id: str) -> List[Dict[str, Any]]:
         """Evaluate the hooks of the run's experiment and register the run where they are met (once per hook;
         the outcome is the run's tag promotion/<hook id>). Run.finish calls this for FINISHED runs."""

@@ -169,6 +169,8 @@ def test_a_promotion_hook_registers_runs_that_meet_its_criteria(tracker: Tracker
 
     assert tracker.fire_promotion_hooks(good.id)[0]["state"] == "registered"
     assert len(registry.received) == 1  # once per run and hook
+    tracker.delete_promotion_hook(eid, hook["id"])
+    assert tracker.list_promotion_hooks(eid) == []
 
 
 def test_a_registry_failure_is_recorded_on_the_run_and_can_be_retried(tracker: Tracker, experiment: dict,

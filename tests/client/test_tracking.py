@@ -39,6 +39,7 @@ def test_a_run_logs_params_tags_metrics_and_artifacts(tracker: Tracker, experime
         uploaded = run.log_artifact(model, type="model", metadata={"framework": "sklearn"})
         assert uploaded[0]["sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
         assert sorted(a["name"] for a in run.log_artifact(folder)) == ["plots/loss.png", "plots/sub/cm.txt"]
+        run.register_artifact("data.csv", "s3://experiments/run-001/data.csv", type="data", size_bytes=10)
     assert active_run() is None
 
     info = tracker.get_run(run.id)
@@ -49,7 +50,8 @@ def test_a_run_logs_params_tags_metrics_and_artifacts(tracker: Tracker, experime
     assert info.metric_summaries["accuracy"]["count"] == 4 and info.metric_summaries["accuracy"]["last_step"] == 100
     assert [p["step"] for p in tracker.metric_history(run.id, "training_loss")] == [0, 1, 2]
     stored = {a["name"]: a for a in info.artifacts}
-    assert set(stored) == {"model.pkl", "plots/loss.png", "plots/sub/cm.txt"}
+    assert set(stored) == {"model.pkl", "plots/loss.png", "plots/sub/cm.txt", "data.csv"}
+    assert stored["data.csv"]["path"] == "s3://experiments/run-001/data.csv" and not stored["data.csv"]["stored"]
     assert stored["model.pkl"]["type"] == "model" and stored["model.pkl"]["metadata"] == {"framework": "sklearn"}
     body = http("GET", stored["model.pkl"]["download_url"]).content
     assert body == model.read_bytes()
