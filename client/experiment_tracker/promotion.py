@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from experiment_tracker.http import Transport, dumps
+from experiment_tracker.transport import Transport, dumps
 
 log = logging.getLogger("experiment_tracker")
 REGISTRY_PATH = "/api/v1/models"

@@ -9,44 +9,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set
 
 from experiment_tracker.batching import Batch, Item, PointQueue, build_batches
 from experiment_tracker.errors import ServerUnreachable, TrackerError
-from experiment_tracker.http import NETWORK_ERRORS, Transport, backoff_delay
+from experiment_tracker.transport import NETWORK_ERRORS, Transport, backoff_delay, error_code, error_message
 from experiment_tracker.spool import Spool
+from experiment_tracker.stats import Stats
 
 log = logging.getLogger("experiment_tracker")
 TAKE_POINTS = 10_000  # per loop turn, before the sender looks at the spool again
 REPLAY_RECORDS = 20  # spool records replayed per loop turn
-
-
-@dataclass
-class Stats:
-    """Counters of points (not requests) unless named otherwise."""
-
-    logged: int = 0
-    delivered: int = 0
-    spooled: int = 0  # waiting on disk right now
-    spilled: int = 0  # went to disk straight from a full queue (or at close)
-    replayed: int = 0
-    conflicts_as_stored: int = 0  # batches whose replay answered 409: stored by an earlier attempt
-    duplicates: int = 0  # points the server already had from another batch (same key, step and timestamp)
-    rejected: int = 0  # points the server refused for good; kept in the spool's dead/ folder
-    skipped_nonfinite: int = 0
-    lost: int = 0  # only when the server is unreachable and the spool cannot be written (disk full…)
-    requests: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, **counts: int) -> None:
-        with self._lock:
-            for name, value in counts.items():
-                setattr(self, name, getattr(self, name) + value)
-
-    def as_dict(self) -> Dict[str, int]:
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
 
 class Sender:
@@ -207,7 +181,7 @@ class Sender:
                 self.last_error = str(exc)
                 return "down"
             self.stats.add(requests=1)
-            status, code = response.status_code, _code(response)
+            status, code = response.status_code, error_code(response)
             if status in (200, 201):
                 self.stats.add(delivered=batch.points)
                 return "ok"
@@ -217,15 +191,15 @@ class Sender:
                     return "ok"
                 return self._split(batch, "already stored")
             if status in (400, 413):
-                return self._split(batch, _message(response))
+                return self._split(batch, error_message(response))
             if status == 429 or status >= 500:
                 batch.uncertain = batch.uncertain or status >= 500
                 self.last_error = f"HTTP {status}"
                 continue
             if status == 401:
-                self.last_error = f"401 {_message(response)}"
+                self.last_error = f"401 {error_message(response)}"
                 return "down"  # keep it: a valid token may come (the next Tracker)
-            self._bury(batch, f"HTTP {status} {code}: {_message(response)}")
+            self._bury(batch, f"HTTP {status} {code}: {error_message(response)}")
             return "ok"
         return "down"
 
@@ -319,7 +293,7 @@ class Sender:
         if response.status_code == 429 or response.status_code >= 500 or response.status_code == 401:
             self.last_error = f"HTTP {response.status_code}"
             return "down"
-        reason = f"HTTP {response.status_code} {_code(response)}: {_message(response)}"
+        reason = f"HTTP {response.status_code} {error_code(response)}: {error_message(response)}"
         log.error("experiment_tracker: the server refused a spooled %s of run %s: %s", record.get("kind"),
                   record.get("run_id"), reason)
         self.spool.bury(path, reason)
@@ -331,18 +305,3 @@ def _upload(transport: Transport, run_id: str, record: Dict[str, Any], timeout: 
     with open(record["file"], "rb") as handle:
         return transport.send("POST", f"/api/v1/runs/{run_id}/artifacts", data=fields, timeout=timeout,
                               files={"file": (fields.get("name") or Path(record["file"]).name, handle)})
-
-
-def _error(response: Any) -> Dict[str, Any]:
-    try:
-        return response.json().get("error") or {}
-    except (ValueError, AttributeError):
-        return {}
-
-
-def _code(response: Any) -> str:
-    return str(_error(response).get("code") or "")
-
-
-def _message(response: Any) -> str:
-    return str(_error(response).get("message") or f"HTTP {response.status_code}")

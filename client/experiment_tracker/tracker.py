@@ -2,22 +2,20 @@
 its disk spool, best run, DataFrames, model-promotion hooks and feature usage."""
 from __future__ import annotations
 
-import atexit
 import functools
 import inspect
 import logging
 import os
-import sys
 import threading
-import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from experiment_tracker import environment as env_capture
+from experiment_tracker import lifecycle
 from experiment_tracker.batching import Item, PointQueue
-from experiment_tracker.errors import NotFoundError, ServerUnreachable, TrackerError
-from experiment_tracker.http import Transport
+from experiment_tracker.errors import NotFoundError, ServerUnreachable
+from experiment_tracker.transport import Transport
 from experiment_tracker.promotion import fire_hooks
 from experiment_tracker.results import RunInfo, runs_frame
 from experiment_tracker.run import Run, active_run
@@ -27,7 +25,6 @@ from experiment_tracker.spool import Spool
 log = logging.getLogger("experiment_tracker")
 DEFAULT_URL = "http://127.0.0.1:8003"
 _SCALARS = (str, int, float, bool, type(None))
-_live: "weakref.WeakSet[Tracker]" = weakref.WeakSet()
 
 
 class Tracker:
@@ -72,7 +69,7 @@ class Tracker:
             for run_id in self.spool.leftovers():
                 if self.sender.adopt(run_id):
                     log.info("experiment_tracker: replaying spooled data of run %s", run_id)
-        _live.add(self)
+        lifecycle.track(self)
 
     # ------------------------------------------------------------ plumbing
 
@@ -116,7 +113,7 @@ class Tracker:
         self.sender.stop()
         for run_id in self.spool.claimed():
             self.spool.release(run_id)
-        _live.discard(self)
+        lifecycle.untrack(self)
         return delivered
 
     def __enter__(self) -> "Tracker":
@@ -316,32 +313,3 @@ def _importance(raw: Any) -> Dict[str, float]:
         raw = raw.to_dict()
     pairs = raw.items() if isinstance(raw, Mapping) else raw
     return {str(name): float(value) for name, value in pairs}
-
-
-_uncaught: List[BaseException] = []
-
-
-def _note_uncaught(previous: Callable[..., Any]) -> Callable[..., Any]:
-    def hook(kind: Any, value: BaseException, tb: Any) -> None:
-        _uncaught.append(value)
-        previous(kind, value, tb)
-
-    return hook
-
-
-sys.excepthook = _note_uncaught(sys.excepthook)
-
-
-@atexit.register
-def _close_all() -> None:
-    """At interpreter exit: end runs still open (FAILED after an uncaught exception, else FINISHED), flush
-    briefly and spool the rest, so the next start replays it."""
-    status = "FAILED" if _uncaught else "FINISHED"
-    for tracker in list(_live):
-        try:
-            for run in list(tracker._runs.values()):
-                if not run.finished:
-                    run.finish(status)
-            tracker.close(timeout=tracker.finish_timeout)
-        except Exception:  # noqa: BLE001 - never turn exit into a traceback
-            log.debug("closing a tracker at exit failed", exc_info=True)

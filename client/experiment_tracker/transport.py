@@ -159,3 +159,18 @@ class Transport:
             if not page.get("next_cursor"):
                 return
             query["cursor"] = page["next_cursor"]
+
+
+def _error(response: Any) -> Dict[str, Any]:
+    try:
+        return response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        return {}
+
+
+def error_code(response: Any) -> str:
+    return str(_error(response).get("code") or "")
+
+
+def error_message(response: Any) -> str:
+    return str(_error(response).get("message") or f"HTTP {response.status_code}")
