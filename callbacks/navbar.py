@@ -8,9 +8,10 @@ from dash.exceptions import PreventUpdate
 
 from callbacks.common import actor, core
 from components import ids
-from services import browse
+from services import browse, experiments, runs
+from services.errors import NotFound
 
-PROJECT_PATH = re.compile(r"^/projects/([^/]+)/?$")
+PAGE_PATH = re.compile(r"^/(projects|experiments|runs)/([^/]+)/?$")
 
 
 def fill_navbar(pathname: str | None) -> tuple:
@@ -20,14 +21,30 @@ def fill_navbar(pathname: str | None) -> tuple:
                                    html.Div(p["team"], className="switch-team")]),
                 "value": p["id"], "search": f"{p['name']} {p['team']}"}
                for p in browse.project_options(core(), who)]
-    match = PROJECT_PATH.match(pathname or "")
-    current = match.group(1) if match and any(o["value"] == match.group(1) for o in options) else None
+    project_id = current_project(pathname)
+    current = project_id if any(o["value"] == project_id for o in options) else None
     return options, current, who.username, ""
 
 
+def current_project(pathname: str | None) -> str | None:
+    """The project a project, experiment or run page belongs to (None elsewhere or when not visible)."""
+    match = PAGE_PATH.match(pathname or "")
+    if not match:
+        return None
+    kind, object_id = match.groups()
+    try:
+        if kind == "runs":
+            object_id, kind = runs.get_run(core(), actor(), object_id)["experiment_id"], "experiments"
+        if kind == "experiments":
+            object_id = experiments.get_experiment(core(), actor(), object_id)["project_id"]
+    except NotFound:
+        return None
+    return object_id
+
+
 def switch_project(project_id: str | None, pathname: str | None) -> str:
-    if not project_id or pathname == f"/projects/{project_id}":
-        raise PreventUpdate
+    if not project_id or pathname == f"/projects/{project_id}" or current_project(pathname) == project_id:
+        raise PreventUpdate  # the navbar only showed where we already are
     return f"/projects/{project_id}"
 
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from auth.web import LIMITER_KEY, safe_next
+from auth.web import safe_next
 from db.models import User
 from tests.browser.seed import PASSWORD, Seed, seed_dashboard
 
@@ -20,8 +21,11 @@ def seed(core: Any) -> Seed:
 
 @pytest.fixture
 def browser(backend: Any, core: Any) -> FlaskClient:
-    backend.server.extensions[LIMITER_KEY].reset()
-    return backend.server.test_client()
+    """A client from its own loopback address: login failures are counted per address, and the counts outlive
+    a test (they live in Redis on the Postgres backend), so no test sees another's."""
+    client = backend.server.test_client()
+    client.environ_base["REMOTE_ADDR"] = "127." + ".".join(str(secrets.randbelow(250) + 2) for _ in range(3))
+    return client
 
 
 def _csrf(client: FlaskClient) -> str:

@@ -32,6 +32,11 @@ def test_navbar_lists_visible_projects_and_marks_the_current_one(backend: Any, c
         assert navbar.switch_project(seed.other_project_id, "/projects") == f"/projects/{seed.other_project_id}"
         with pytest.raises(PreventUpdate):
             navbar.switch_project(seed.project_id, f"/projects/{seed.project_id}")
+        assert navbar.fill_navbar(f"/experiments/{seed.experiment_id}")[1] == seed.project_id
+        assert navbar.fill_navbar(f"/runs/{seed.run_ids[0]}")[1] == seed.project_id
+        assert navbar.fill_navbar("/runs/not-a-run")[1] is None
+        with pytest.raises(PreventUpdate):  # showing the run's project must not navigate away from the run
+            navbar.switch_project(seed.project_id, f"/runs/{seed.run_ids[0]}")
     assert [o["search"] for o in options] == ["churn ml-team", "healthcare-ai ml-team"]
     assert current == seed.project_id and name == "alice" and search == ""
     bob = accounts.authenticate(core, "bob", PASSWORD)
