@@ -6,9 +6,10 @@ from typing import Literal
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
-from api.common import ERRORS, SECURITY, actor, core, reply
-from api.schemas import ExperimentPath, Number, RunPath, RunStatus, Strict
+from api.common import ERRORS, SECURITY, actor, core, page_reply, reply
+from api.schemas import ExperimentPath, Number, PageOut, PageQuery, RunPath, RunStatus, Strict
 from services import best_run
+from services.paging import check_limit, offset_from, offset_page
 
 
 class BestRunQuery(BaseModel):
@@ -51,10 +52,12 @@ def blueprint() -> APIBlueprint:
         return reply(best_run.add_promotion_hook(core(), actor(), path.experiment_id, body.criteria,
                                                  body.registry_url, body.name), 201)
 
-    @bp.get("/experiments/<experiment_id>/promotion-hooks", tags=[hook_tag])
-    def list_hooks(path: ExperimentPath):  # noqa: ANN202
-        """The experiment's promotion hooks."""
-        return reply({"items": best_run.list_promotion_hooks(core(), actor(), path.experiment_id)})
+    @bp.get("/experiments/<experiment_id>/promotion-hooks", tags=[hook_tag], responses={200: PageOut})
+    def list_hooks(path: ExperimentPath, query: PageQuery):  # noqa: ANN202
+        """The experiment's promotion hooks; paged like every list (a few per experiment, kept in its settings)."""
+        limit, offset = check_limit(query.limit), offset_from(query.cursor)
+        hooks = best_run.list_promotion_hooks(core(), actor(), path.experiment_id)
+        return page_reply(offset_page(hooks[offset:offset + limit + 1], offset, limit, len(hooks)))
 
     @bp.delete("/experiments/<experiment_id>/promotion-hooks/<hook_id>", tags=[hook_tag], responses={204: None})
     def delete_hook(path: HookPath):  # noqa: ANN202

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, StrictInt
 
-from api.common import ERRORS, SECURITY, actor, core, reply
-from api.schemas import RunPath, Strict
+from api.common import ERRORS, SECURITY, actor, core, page_reply, reply
+from api.schemas import PageOut, PageQuery, RunPath, Strict
 from services import notes
 
 
@@ -29,10 +29,10 @@ def blueprint() -> APIBlueprint:
         """Add a markdown note; with metric_key and step it is an annotation shown on that chart."""
         return reply(notes.add_note(core(), actor(), path.run_id, body.body, body.metric_key, body.step), 201)
 
-    @bp.get("/runs/<run_id>/notes", tags=[tag])
-    def list_notes(path: RunPath):  # noqa: ANN202
-        """Notes of a run, oldest first, with their authors."""
-        return reply({"items": notes.list_notes(core(), actor(), path.run_id)})
+    @bp.get("/runs/<run_id>/notes", tags=[tag], responses={200: PageOut})
+    def list_notes(path: RunPath, query: PageQuery):  # noqa: ANN202
+        """Notes of a run, oldest first, with their authors; paged."""
+        return page_reply(notes.note_page(core(), actor(), path.run_id, query.limit, query.cursor))
 
     @bp.delete("/runs/<run_id>/notes/<note_id>", tags=[tag], responses={204: None})
     def delete_note(path: NotePath):  # noqa: ANN202

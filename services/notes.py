@@ -1,13 +1,14 @@
 """Notes and annotations on a run: markdown by an author, optionally anchored to a metric key and step."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db.models import Note, User
 from services import audit, validation
 from services.access import require_run
 from services.context import Actor, Core
 from services.errors import Invalid, NotFound
+from services.paging import Page, check_limit, offset_from, offset_page
 
 MAX_NOTE = 20_000
 
@@ -48,6 +49,19 @@ def list_notes(core: Core, actor: Actor, run_id: str) -> list[dict]:
         rows = session.execute(select(Note, User.username).outerjoin(User, User.id == Note.author_id)
                                .where(Note.run_pk == run.pk).order_by(Note.created_at, Note.id)).all()
         return [note_dict(note, run_id, author) for note, author in rows]
+
+
+def note_page(core: Core, actor: Actor, run_id: str, limit: int = 100, cursor: str | None = None) -> Page:
+    """list_notes paged like every other list of the API."""
+    limit, offset = check_limit(limit), offset_from(cursor)
+    with core.sessions() as session:
+        run = require_run(session, actor, run_id)
+        total = session.execute(select(func.count(Note.id)).where(Note.run_pk == run.pk)).scalar_one()
+        rows = session.execute(select(Note, User.username).outerjoin(User, User.id == Note.author_id)
+                               .where(Note.run_pk == run.pk).order_by(Note.created_at, Note.id)
+                               .offset(offset).limit(limit + 1)).all()
+        items = [note_dict(note, run_id, author) for note, author in rows]
+    return offset_page(items, offset, limit, total)
 
 
 def delete_note(core: Core, actor: Actor, run_id: str, note_id: str) -> None:

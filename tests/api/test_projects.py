@@ -143,3 +143,38 @@ def test_duplicate_names_conflict_and_write_nothing(admin) -> None:
     clash = admin.patch(f"/api/v1/experiments/{other['id']}", json={"name": SEED_EXPERIMENT["name"]})
     assert clash.status_code == 409, clash.get_json()
     assert ok(admin.get(f"/api/v1/experiments/{other['id']}"))["name"] == "second"
+
+
+def test_every_list_endpoint_is_paged(admin, backend) -> None:
+    """Any GET under /api/v1 that answers {"items": [...]} honours limit and reports next_cursor and total."""
+    import re
+
+    ids = seed(admin)
+    rid = ids["run_id"]
+    for i in range(2):
+        ok(admin.post(f"/api/v1/runs/{rid}/metrics", json={"metrics": {"loss": float(i)}, "step": i}), 201)
+        ok(admin.post(f"/api/v1/runs/{rid}/artifacts", json={"name": f"a{i}", "path": f"s3://b/a{i}"}), 201)
+        ok(admin.post(f"/api/v1/experiments/{ids['experiment_id']}/runs", json={"name": f"r{i}"}), 201)
+        ok(admin.post("/api/v1/projects", json={"name": f"p{i}", "team": "ml-team"}), 201)
+        ok(admin.post("/api/v1/auth/token", json={"username": "admin", "password": PASSWORD}), 201)
+        admin.post(f"/api/v1/runs/{rid}/notes", json={"body": f"note {i}"})
+        admin.post(f"/api/v1/experiments/{ids['experiment_id']}/promotion-hooks",
+                   json={"criteria": {"loss": "<= 1"}, "registry_url": "http://registry:8000"})
+    values = {**ids, "key": "loss"}
+    checked = []
+    for rule in backend.server.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or "GET" not in (rule.methods or ()):
+            continue
+        url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values.get(m.group(1), "none"), rule.rule)
+        if "none" in url.split("/"):
+            continue
+        full = admin.get(url)
+        body = full.get_json(silent=True) if full.status_code == 200 else None
+        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+            continue
+        assert "total" in body and "next_cursor" in body, url
+        if len(body["items"]) >= 2:
+            one = ok(admin.get(f"{url}?limit=1"))
+            assert len(one["items"]) == 1 and one["next_cursor"] and one["total"] == body["total"], url
+            checked.append(url)
+    assert len(checked) >= 6, checked
