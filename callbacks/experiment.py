@@ -44,6 +44,8 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
     toolbar = html.Div([
         html.Span(id=ids.RUN_COUNT, className="text-secondary small"),
         html.Span(id=ids.RUN_SELECTION, className="small ms-3"),
+        dbc.Button("Compare selected", id=ids.RUN_COMPARE, color="primary", size="sm", className="ms-3",
+                   href="/compare?runs=" + ",".join(parse_list(query.get("sel"))), disabled=not query.get("sel")),
         dbc.Button("Download CSV", id=ids.RUN_EXPORT, color="light", size="sm", className="ms-3 border"),
         dcc.Download(id=ids.RUN_DOWNLOAD),
         html.Div([html.Span("Metric columns: last", className="small text-secondary me-2"),

@@ -93,3 +93,27 @@ TEAM_MEMBER_SAVE = "team-member-save"
 TEAM_MEMBER_REMOVE = "team-member-remove"  # {"type": ..., "team": team_name, "user": username}
 RUN_EXPORT = "run-export"
 RUN_DOWNLOAD = "run-download"
+
+# Run comparison (/compare?runs=…&baseline=…&metrics=…)
+RUN_COMPARE = "run-compare"  # the "Compare selected" button on the experiment page
+COMPARE_QUERY = "compare-query"
+COMPARE_URL = "compare-url"  # keeps baseline, metric and the diff toggle in the address bar (refresh=False)
+COMPARE_CONTENT = "compare-content"
+COMPARE_DATA = "compare-data"  # the loaded runs: info, params, metric summaries
+COMPARE_BRUSH = "compare-brush"  # parcoords constraint ranges by dimension index
+COMPARE_DIFF_ONLY = "compare-diff-only"
+COMPARE_BASELINE = "compare-baseline"
+COMPARE_METRIC = "compare-metric"
+COMPARE_PARAMS = "compare-params"
+COMPARE_METRICS = "compare-metrics"
+COMPARE_SELECTION = "compare-selection"
+COMPARE_PARCOORDS = "compare-parcoords"
+COMPARE_CURVES = "compare-curves"
+COMPARE_CURVES_NOTE = "compare-curves-note"
+COMPARE_SCATTER_PARAM = "compare-scatter-param"
+COMPARE_SCATTER = "compare-scatter"
+COMPARE_IMPORTANCE = "compare-importance"
+
+# Stored experiment comparison (/visualizations/<comparison_id>)
+VIZ_ID = "viz-id"
+VIZ_CONTENT = "viz-content"

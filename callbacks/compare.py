@@ -1,0 +1,186 @@
+"""Run comparison page: load the runs once, then tables, brushing, curves, scatter and importance; state in the URL."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import dash_bootstrap_components as dbc
+from dash import Dash, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
+
+from callbacks.common import actor, core
+from components import compare as view
+from components import ids
+from components.common import not_found, page_header
+from components.url_state import parse_list
+from services import compare_runs, metrics
+from services.errors import NotFound, ServiceError
+
+CURVE_BUCKETS = 1000
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+EMPTY = "No runs selected: select runs in an experiment's run table and press Compare."
+
+
+def load_compare(query: dict | None) -> html.Div:
+    """The whole page for ?runs=…&baseline=…&metrics=…&diff=0; runs are read once into a store."""
+    query = query or {}
+    wanted = parse_list(query.get("runs"), limit=None)
+    if not wanted:
+        return html.Div([page_header("Compare runs"), view.empty_state(EMPTY, "compare-empty")])
+    loaded = compare_runs.load_runs(core(), actor(), wanted)
+    runs = loaded["runs"]
+    if not runs:
+        return not_found("comparison")
+    keys = view.metric_keys(runs)
+    metric = next((k for k in parse_list(query.get("metrics")) if k in keys), keys[0] if keys else None)
+    baseline = query.get("baseline") if query.get("baseline") in {r["id"] for r in runs} else runs[0]["id"]
+    return html.Div([_header(runs), _missing(loaded["missing"]), _controls(runs, baseline, metric, query),
+                     *_sections(runs, metric),
+                     dcc.Store(id=ids.COMPARE_DATA, data=runs), dcc.Store(id=ids.COMPARE_BRUSH, data={})])
+
+
+def _header(runs: list[dict]) -> html.Div:
+    experiments = {r["experiment_id"]: r["experiment_name"] for r in runs}
+    trail = [("Projects", "/projects")]
+    if len(experiments) == 1:
+        (exp_id, exp_name), = experiments.items()
+        trail.append((exp_name, f"/experiments/{exp_id}"))
+    trail.append(("Compare", None))
+    where = "one experiment" if len(experiments) == 1 else f"{len(experiments)} experiments"
+    hint = " · select at least two runs to compare" if len(runs) == 1 else ""
+    return page_header(f"Compare {len(runs)} run{'s' if len(runs) != 1 else ''}", f"from {where}{hint}",
+                       trail=trail)
+
+
+def _missing(missing: list[str]) -> dbc.Alert | None:
+    if not missing:
+        return None
+    return dbc.Alert(f"{len(missing)} of the requested runs do not exist or you do not have access to them; "
+                     "they are left out.", color="warning", className="py-2", id="compare-missing")
+
+
+def _controls(runs: list[dict], baseline: str, metric: str | None, query: dict) -> dbc.Row:
+    options = [{"label": f"{view.run_label(r)} · {r['experiment_name']}", "value": r["id"]} for r in runs]
+    return dbc.Row([
+        dbc.Col([dbc.Label("Baseline run", className="small mb-0"),
+                 dcc.Dropdown(id=ids.COMPARE_BASELINE, options=options, value=baseline, clearable=False)], md=4),
+        dbc.Col([dbc.Label("Metric (curves, scatter, importance)", className="small mb-0"),
+                 dcc.Dropdown(id=ids.COMPARE_METRIC, options=view.metric_keys(runs), value=metric,
+                              clearable=False, placeholder="No metrics")], md=4),
+        dbc.Col(dbc.Switch(id=ids.COMPARE_DIFF_ONLY, label="Differences only", value=query.get("diff") != "0"),
+                md=4, className="d-flex align-items-end")], className="mb-3 g-3 compare-controls")
+
+
+def _card(title: str, body: list, extra: list | None = None) -> dbc.Card:
+    return dbc.Card(dbc.CardBody([html.Div([html.Div(title, className="card-title-sm"), *(extra or [])],
+                                           className="d-flex justify-content-between align-items-center"),
+                                  *body]), className="mb-3")
+
+
+def _graph(graph_id: str, figure: object = None) -> dcc.Graph:
+    return dcc.Graph(id=graph_id, figure=figure or {}, config=GRAPH_CONFIG)
+
+
+def _sections(runs: list[dict], metric: str | None) -> list:
+    params = view.param_keys(runs)
+    numeric = view.numeric_params(runs)
+    return [
+        _card("Parallel coordinates", [html.Div("Drag along an axis to narrow the runs below; click an axis "
+                                                "outside its range to clear it.", className="small text-secondary"),
+                                       _graph(ids.COMPARE_PARCOORDS, view.parcoords_figure(runs, metric))]),
+        html.Div(id=ids.COMPARE_SELECTION, className="small mb-2"),
+        _card("Parameters", [html.Div(id=ids.COMPARE_PARAMS)]),
+        _card("Metric summaries", [html.Div("Each value with its difference to the baseline run.",
+                                            className="small text-secondary mb-1"), html.Div(id=ids.COMPARE_METRICS)]),
+        _card("Metric curves", [html.Div(id=ids.COMPARE_CURVES_NOTE, className="small text-secondary"),
+                                _graph(ids.COMPARE_CURVES)]),
+        dbc.Row([dbc.Col(_card("Parameter vs metric", [
+                    dcc.Dropdown(id=ids.COMPARE_SCATTER_PARAM, options=params,
+                                 value=(numeric or params or [None])[0], clearable=False, className="mb-2",
+                                 placeholder="No parameters"), _graph(ids.COMPARE_SCATTER)]), lg=6),
+                 dbc.Col(_card("Parameter importance", [_graph(ids.COMPARE_IMPORTANCE)]), lg=6)])]
+
+
+def update_tables(runs: list | None, brush: dict | None, diff_only: bool | None, baseline: str | None) -> tuple:
+    """Params and metric tables for the runs inside the parcoords brush; the baseline stays the reference."""
+    if not runs:
+        raise PreventUpdate
+    shown = view.brushed(runs, brush)
+    base = next((r for r in runs if r["id"] == baseline), None)
+    label = "" if len(shown) == len(runs) else \
+        dbc.Badge(f"Brushed: {len(shown)} of {len(runs)} runs shown", color="info", className="brush-badge")
+    if not shown:
+        empty = view.empty_state("No run lies inside every brushed range; widen or clear a range on the chart.")
+        return empty, empty, label
+    return view.params_table(shown, bool(diff_only)), view.metrics_table(shown, base), label
+
+
+def update_brush(restyle: list | None, current: dict | None) -> dict:
+    merged = view.merge_constraints(current, restyle)
+    if merged == (current or {}):
+        raise PreventUpdate
+    return merged
+
+
+def update_curves(metric: str | None, runs: list | None) -> tuple:
+    """Overlaid curves (≤ 20 runs, each downsampled to ≤ 1000 buckets) and the importance bars."""
+    if not runs:
+        raise PreventUpdate
+    if not metric:
+        return {}, "No metrics logged yet.", view.importance_figure([], None)
+    having = [r for r in runs if metric in r["metrics"]]
+    drawn = having[:view.MAX_CURVES]
+    series, failed = [], 0
+    for run in drawn:
+        try:
+            series.append((view.run_label(run), metrics.downsampled(core(), actor(), run["id"], metric,
+                                                                    buckets=CURVE_BUCKETS)))
+        except (NotFound, ServiceError):
+            failed += 1
+    note = f"{len(drawn)} of {len(having)} runs with {metric} drawn (the first {view.MAX_CURVES} selected)." \
+        if len(having) > len(drawn) else f"{len(drawn)} run{'s' if len(drawn) != 1 else ''} with {metric}."
+    if failed:
+        note += f" {failed} could not be read right now."
+    return (view.curves_figure(metric, series), note,
+            view.importance_figure(view.importance(runs, metric), metric))
+
+
+def update_scatter(param: str | None, metric: str | None, runs: list | None) -> object:
+    if not runs:
+        raise PreventUpdate
+    return view.scatter_figure(runs, param, metric)
+
+
+def sync_url(baseline: str | None, metric: str | None, diff_only: bool | None, query: dict | None) -> str:
+    """?runs (as asked) & baseline & metrics & diff=0 when all params are shown: a link reproduces the view."""
+    pairs = [("runs", (query or {}).get("runs") or ""), ("baseline", baseline or ""), ("metrics", metric or ""),
+             ("diff", "" if diff_only else "0")]
+    return "?" + urlencode([(k, v) for k, v in pairs if v], safe=":,")
+
+
+def compare_link(selected: list | dict | None) -> tuple[str, bool]:
+    """The experiment page's "Compare selected" button: every selected run (no cap) in /compare?runs=…"""
+    if isinstance(selected, dict):
+        chosen = [i for i in selected.get("ids") or [] if isinstance(i, str)]
+    else:
+        chosen = [r["id"] for r in selected or [] if isinstance(r, dict) and isinstance(r.get("id"), str)]
+    return ("/compare?runs=" + ",".join(chosen) if chosen else "/compare"), not chosen
+
+
+def register(app: Dash) -> None:
+    app.callback(Output(ids.COMPARE_CONTENT, "children"), Input(ids.COMPARE_QUERY, "data"))(load_compare)
+    app.callback(Output(ids.COMPARE_PARAMS, "children"), Output(ids.COMPARE_METRICS, "children"),
+                 Output(ids.COMPARE_SELECTION, "children"),
+                 Input(ids.COMPARE_DATA, "data"), Input(ids.COMPARE_BRUSH, "data"),
+                 Input(ids.COMPARE_DIFF_ONLY, "value"), Input(ids.COMPARE_BASELINE, "value"))(update_tables)
+    app.callback(Output(ids.COMPARE_BRUSH, "data"), Input(ids.COMPARE_PARCOORDS, "restyleData"),
+                 State(ids.COMPARE_BRUSH, "data"), prevent_initial_call=True)(update_brush)
+    app.callback(Output(ids.COMPARE_CURVES, "figure"), Output(ids.COMPARE_CURVES_NOTE, "children"),
+                 Output(ids.COMPARE_IMPORTANCE, "figure"),
+                 Input(ids.COMPARE_METRIC, "value"), Input(ids.COMPARE_DATA, "data"))(update_curves)
+    app.callback(Output(ids.COMPARE_SCATTER, "figure"), Input(ids.COMPARE_SCATTER_PARAM, "value"),
+                 Input(ids.COMPARE_METRIC, "value"), Input(ids.COMPARE_DATA, "data"))(update_scatter)
+    app.callback(Output(ids.COMPARE_URL, "search"), Input(ids.COMPARE_BASELINE, "value"),
+                 Input(ids.COMPARE_METRIC, "value"), Input(ids.COMPARE_DIFF_ONLY, "value"),
+                 State(ids.COMPARE_QUERY, "data"), prevent_initial_call=True)(sync_url)
+    app.callback(Output(ids.RUN_COMPARE, "href"), Output(ids.RUN_COMPARE, "disabled"),
+                 Input(ids.RUN_GRID, "selectedRows"), prevent_initial_call=True)(compare_link)

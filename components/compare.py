@@ -1,0 +1,252 @@
+"""Pure builders for the run comparison page: params diff, metric deltas, parcoords, curves, scatter, importance."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import html
+from scipy.stats import spearmanr
+
+PALETTE = ("#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#14b8a6", "#f97316", "#64748b",
+           "#ec4899")
+MAX_CURVES = 20
+AGGS = ("last", "min", "max")
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.5g}"
+    return str(value)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def param_keys(runs: list[dict]) -> list[str]:
+    return sorted({k for run in runs for k in run["params"]})
+
+
+def metric_keys(runs: list[dict]) -> list[str]:
+    return sorted({k for run in runs for k in run["metrics"]})
+
+
+def numeric_params(runs: list[dict]) -> list[str]:
+    """Param keys whose every present value is a number (and at least one run has it)."""
+    return [k for k in param_keys(runs)
+            if all(is_number(run["params"][k]) for run in runs if k in run["params"])]
+
+
+def differing(runs: list[dict], keys: list[str]) -> list[str]:
+    """Keys whose value is not the same in every run (a missing value counts as different)."""
+    return [k for k in keys if len({repr(run["params"].get(k)) for run in runs}) > 1]
+
+
+def run_label(run: dict) -> str:
+    return run["name"] or run["id"][:8]
+
+
+def empty_state(message: str, element_id: str | None = None) -> html.Div:
+    return html.Div(html.P(message, className="text-secondary mb-0"), className="compare-empty py-3",
+                    **({"id": element_id} if element_id else {}))
+
+
+def params_table(runs: list[dict], diff_only: bool) -> html.Div:
+    """Runs as rows, params as columns; with diff_only, only the params whose value differs between runs."""
+    keys = param_keys(runs)
+    shown = differing(runs, keys) if diff_only else keys
+    note = f"{len(shown)} of {len(keys)} parameters differ" if diff_only else f"{len(keys)} parameters"
+    if not keys:
+        return empty_state("These runs have no parameters.")
+    if not shown:
+        return empty_state(f"All {len(keys)} parameters are the same in every selected run. "
+                           "Turn off “Differences only” to see them.")
+    head = html.Thead(html.Tr([html.Th("Run"), *[html.Th(k) for k in shown]]))
+    body = html.Tbody([html.Tr([html.Td(_run_link(run)), *[html.Td(fmt(run["params"].get(k))) for k in shown]])
+                       for run in runs])
+    return html.Div([html.Div(note, className="small text-secondary mb-1"),
+                     html.Div(html.Table([head, body], className="table table-sm compare-table mb-0"),
+                              className="compare-scroll")])
+
+
+def _run_link(run: dict) -> html.A:
+    return html.A(run_label(run), href=f"/runs/{run['id']}", title=run["experiment_name"])
+
+
+def delta_text(value: Any, base: Any) -> str:
+    if not is_number(value) or not is_number(base):
+        return ""
+    diff = value - base
+    return "±0" if diff == 0 else f"{diff:+.3g}"
+
+
+def metrics_table(runs: list[dict], base: dict | None, keys: list[str] | None = None) -> html.Div:
+    """last / min / max per metric; every value with its difference to the baseline run's value."""
+    keys = keys if keys is not None else metric_keys(runs)
+    if not keys:
+        return empty_state("These runs have no metrics logged yet.")
+    head = html.Thead([html.Tr([html.Th("Run", rowSpan=2), *[html.Th(k, colSpan=3, className="text-center")
+                                                             for k in keys]]),
+                       html.Tr([html.Th(a, className="agg") for _ in keys for a in AGGS])])
+    rows = []
+    for run in runs:
+        cells = [html.Td([_run_link(run), html.Span(" baseline", className="badge-baseline")
+                          if base is not None and run["id"] == base["id"] else None])]
+        for key in keys:
+            summary = run["metrics"].get(key) or {}
+            for agg in AGGS:
+                value = summary.get(agg)
+                delta = "" if base is None or run["id"] == base["id"] else \
+                    delta_text(value, (base["metrics"].get(key) or {}).get(agg))
+                cells.append(html.Td([fmt(value), html.Span(delta, className="delta") if delta else None],
+                                     className="num"))
+        rows.append(html.Tr(cells, className="baseline-row" if base is not None and run["id"] == base["id"] else None))
+    return html.Div(html.Table([head, html.Tbody(rows)], className="table table-sm compare-table mb-0"),
+                    className="compare-scroll")
+
+
+# ---------------------------------------------------------------- parallel coordinates and brushing
+
+def parcoords_dimensions(runs: list[dict]) -> list[tuple[str, str]]:
+    """[(kind, key)]: numeric params then metrics (last value), in a stable order the brushing relies on."""
+    metric_dims = [k for k in metric_keys(runs) if any(is_number((r["metrics"].get(k) or {}).get("last"))
+                                                       for r in runs)]
+    return [("param", k) for k in numeric_params(runs)] + [("metric", k) for k in metric_dims]
+
+
+def dimension_value(run: dict, dim: tuple[str, str] | list) -> float | None:
+    kind, key = dim
+    value = run["params"].get(key) if kind == "param" else (run["metrics"].get(key) or {}).get("last")
+    return float(value) if is_number(value) else None
+
+
+def parcoords_figure(runs: list[dict], color_metric: str | None) -> go.Figure:
+    dims = parcoords_dimensions(runs)
+    fig = go.Figure()
+    if dims:
+        columns = []
+        for dim in dims:
+            values = [dimension_value(r, dim) for r in runs]
+            columns.append({"label": dim[1] if dim[0] == "param" else f"{dim[1]} (last)",
+                            "values": [math.nan if v is None else v for v in values]})
+        colors = [dimension_value(r, ("metric", color_metric)) if color_metric else None for r in runs]
+        line = {"color": [0.0 if c is None else c for c in colors], "colorscale": "Viridis", "showscale": True,
+                "colorbar": {"title": {"text": color_metric or ""}, "thickness": 12}} \
+            if any(c is not None for c in colors) else {"color": PALETTE[0]}
+        fig.add_trace(go.Parcoords(dimensions=columns, line=line, labelangle=-20, labelside="top"))
+    fig.update_layout(template="plotly_white", height=380, margin={"l": 60, "r": 60, "t": 90, "b": 30},
+                      uirevision="parcoords")
+    return fig
+
+
+def merge_constraints(current: dict | None, restyle: Any) -> dict:
+    """Fold a parcoords restyleData event ([{"dimensions[i].constraintrange": ranges}, [0]]) into
+    {str(i): [[lo, hi], ...]}; a cleared axis (None) drops out."""
+    merged = dict(current or {})
+    if not isinstance(restyle, list) or not restyle or not isinstance(restyle[0], dict):
+        return merged
+    for prop, value in restyle[0].items():
+        if not (prop.startswith("dimensions[") and prop.endswith("].constraintrange")):
+            continue
+        index = prop[len("dimensions["):-len("].constraintrange")]
+        ranges = _ranges(value)
+        if ranges:
+            merged[index] = ranges
+        else:
+            merged.pop(index, None)
+    return merged
+
+
+def _ranges(value: Any) -> list[list[float]]:
+    """[lo, hi] | [[lo, hi], ...] | [[[lo, hi], ...]] (plotly wraps restyle values per trace) → [[lo, hi], ...]."""
+    while isinstance(value, list) and len(value) == 1 and isinstance(value[0], list) \
+            and value[0] and isinstance(value[0][0], list):
+        value = value[0]
+    if isinstance(value, list) and len(value) == 2 and all(is_number(v) for v in value):
+        return [sorted(value)]
+    if isinstance(value, list) and all(isinstance(r, list) and len(r) == 2 and all(is_number(v) for v in r)
+                                       for r in value):
+        return [sorted(r) for r in value]
+    return []
+
+
+def brushed(runs: list[dict], constraints: dict | None) -> list[dict]:
+    """The runs inside every brushed axis range (a run without a value on a brushed axis is out)."""
+    dims = parcoords_dimensions(runs)
+    active = [(dims[int(i)], ranges) for i, ranges in (constraints or {}).items()
+              if i.isdigit() and int(i) < len(dims)]
+    if not active:
+        return runs
+    return [r for r in runs if all(_inside(dimension_value(r, dim), ranges) for dim, ranges in active)]
+
+
+def _inside(value: float | None, ranges: list[list[float]]) -> bool:
+    return value is not None and any(lo <= value <= hi for lo, hi in ranges)
+
+
+# ---------------------------------------------------------------- curves, scatter, importance
+
+def curves_figure(metric: str, series: list[tuple[str, dict]], note: str = "") -> go.Figure:
+    """series: [(run label, services.metrics.downsampled(...))]: each run's last value per bucket by step."""
+    fig = go.Figure()
+    for i, (label, data) in enumerate(series):
+        buckets = data.get("buckets") or []
+        fig.add_trace(go.Scatter(x=[b["step_end"] for b in buckets], y=[b["last"] for b in buckets], name=label,
+                                 mode="lines+markers" if len(buckets) < 40 else "lines",
+                                 line={"color": PALETTE[i % len(PALETTE)], "width": 2}, marker={"size": 4},
+                                 hovertemplate=f"{label} · step %{{x}}: %{{y:.6g}}<extra></extra>"))
+    fig.update_layout(title={"text": f"{metric} by step" + (f" · {note}" if note else ""), "font": {"size": 14},
+                             "x": 0.01}, template="plotly_white", height=340, hovermode="closest",
+                      margin={"l": 50, "r": 15, "t": 45, "b": 40}, xaxis={"title": {"text": "step"}},
+                      legend={"font": {"size": 11}}, uirevision=metric)
+    return fig
+
+
+def scatter_figure(runs: list[dict], param: str | None, metric: str | None) -> go.Figure:
+    fig = go.Figure()
+    points = [(r["params"].get(param), (r["metrics"].get(metric) or {}).get("last"), run_label(r)) for r in runs
+              if param and metric and param in r["params"] and is_number((r["metrics"].get(metric) or {}).get("last"))]
+    if points:
+        fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], text=[p[2] for p in points],
+                                 mode="markers", marker={"size": 9, "color": PALETTE[0], "opacity": 0.8},
+                                 hovertemplate="%{text}<br>%{x} → %{y:.6g}<extra></extra>"))
+    fig.update_layout(template="plotly_white", height=320, margin={"l": 50, "r": 15, "t": 40, "b": 45},
+                      title={"text": f"{metric or '—'} (last) vs {param or '—'} · {len(points)} runs",
+                             "font": {"size": 14}, "x": 0.01},
+                      xaxis={"title": {"text": param or ""}}, yaxis={"title": {"text": metric or ""}})
+    return fig
+
+
+def importance(runs: list[dict], metric: str | None) -> list[dict]:
+    """Per numeric param: |Spearman ρ| with the metric's last value over the runs having both; strongest first.
+    Params with fewer than 3 such runs or no variation get no ρ (None) rather than a made-up number."""
+    out = []
+    for key in numeric_params(runs):
+        pairs = [(float(r["params"][key]), r["metrics"][metric]["last"]) for r in runs
+                 if metric and key in r["params"] and is_number((r["metrics"].get(metric) or {}).get("last"))]
+        rho = None
+        if len(pairs) >= 3 and len({p[0] for p in pairs}) > 1 and len({p[1] for p in pairs}) > 1:
+            value = spearmanr([p[0] for p in pairs], [p[1] for p in pairs]).statistic
+            rho = float(value) if math.isfinite(value) else None
+        out.append({"param": key, "abs_rho": None if rho is None else abs(rho), "rho": rho, "n": len(pairs)})
+    return sorted(out, key=lambda r: (r["abs_rho"] is None, -(r["abs_rho"] or 0.0), r["param"]))
+
+
+def importance_figure(rows: list[dict], metric: str | None) -> go.Figure:
+    shown = [r for r in rows if r["abs_rho"] is not None][::-1]
+    fig = go.Figure()
+    if shown:
+        fig.add_trace(go.Bar(x=[r["abs_rho"] for r in shown], y=[r["param"] for r in shown], orientation="h",
+                             marker={"color": PALETTE[1]}, text=[f"ρ={r['rho']:+.2f} · n={r['n']}" for r in shown],
+                             textposition="auto", hovertemplate="%{y}: |ρ| %{x:.3f}<extra></extra>"))
+    skipped = len(rows) - len(shown)
+    fig.update_layout(template="plotly_white", height=max(220, 60 + 32 * len(shown)),
+                      margin={"l": 110, "r": 15, "t": 40, "b": 40},
+                      title={"text": f"|Spearman ρ| with {metric or '—'} (last)"
+                                     + (f" · {skipped} param(s) with < 3 varying runs left out" if skipped else ""),
+                             "font": {"size": 14}, "x": 0.01},
+                      xaxis={"range": [0, 1], "title": {"text": "|ρ|"}})
+    return fig
