@@ -81,8 +81,8 @@ def _find(value: Any, path: tuple[str, ...], check_nul: bool) -> tuple[str, tupl
 def strict_loads(text: str | bytes) -> Any:
     """json.loads that raises StrictJSONError (naming the field) for what a tracker must never store."""
     value, flagged = _parse(text)
-    raw = text if isinstance(text, str) else text.decode("utf-8", "replace")
-    check_nul = "u0000" in raw.lower()
+    marks = ("u0000", "U0000") if isinstance(text, str) else (b"u0000", b"U0000")
+    check_nul = any(mark in text for mark in marks)  # type: ignore[operator]
     if flagged or check_nul:
         found = _find(value, (), check_nul)
         if found:

@@ -185,3 +185,35 @@ def test_role_changes_apply_to_existing_tokens_at_once(core, make_user) -> None:
     assert member.get(f"/api/v1/projects/{pid}").status_code == 200  # token now cached with the editor role
     accounts.set_membership(core, None, "ml-team", "max", None)
     assert member.get(f"/api/v1/projects/{pid}").status_code == 404
+
+
+def test_every_write_is_audited(admin, core) -> None:
+    from sqlalchemy import func
+
+    def count() -> int:
+        with core.sessions() as session:
+            return session.execute(select(func.count(AuditEvent.id))).scalar_one()
+
+    ids = _tree(admin)
+    pid, eid, rid = ids["project_id"], ids["experiment_id"], ids["run_id"]
+    token = ok(admin.get("/api/v1/tokens"))["items"][0]["id"]
+    writes = [
+        lambda: admin.post("/api/v1/projects", json={"name": "audited", "team": "ml-team"}),
+        lambda: admin.patch(f"/api/v1/projects/{pid}", json={"description": "d"}),
+        lambda: admin.post(f"/api/v1/projects/{pid}/shares", json={"team": "ml-team", "role": "viewer"}),
+        lambda: admin.post("/api/v1/experiments", json={"project_id": pid, "name": "audited"}),
+        lambda: admin.patch(f"/api/v1/experiments/{eid}", json={"description": "d"}),
+        lambda: admin.post(f"/api/v1/experiments/{eid}/runs", json={"name": "audited"}),
+        lambda: admin.patch(f"/api/v1/runs/{rid}", json={"notes": "n"}),
+        lambda: admin.post(f"/api/v1/runs/{rid}/metrics", json={"steps": [{"metrics": {"x": 1.0}, "step": 1}]}),
+        lambda: admin.post(f"/api/v1/runs/{rid}/artifacts", json={"name": "r", "path": "s3://b/r"}),
+        lambda: admin.post(f"/api/v1/runs/{rid}/artifacts/upload", data={"file": (io.BytesIO(b"u"), "u.bin")},
+                           content_type="multipart/form-data"),
+        lambda: admin.delete(f"/api/v1/runs/{rid}"),
+        lambda: admin.delete(f"/api/v1/tokens/{token}"),
+    ]
+    for index, write in enumerate(writes):
+        before = count()
+        response = write()
+        assert response.status_code < 300, (index, response.get_data(as_text=True))
+        assert count() > before, index
