@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from services import validation
+from scipy import stats as sps
+
+from services import stats, validation
 from services.errors import Invalid
 
 OPERATORS = (">=", "<=", "==", ">", "<")
@@ -21,6 +23,9 @@ MAX_CRITERIA = 100
 MAX_TEXT = 64
 SUMMARIES = ("last", "min", "max", "best")
 PASSED, FAILED, INCOMPLETE, NO_CRITERIA = "passed", "failed", "incomplete", "no_criteria"
+SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not_supported", "inconclusive"
+AMBER_BAND = 0.02  # a passing value within 2% (relative) of its threshold shows amber
+LIGHTS = ("green", "amber", "red", "grey")
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _CRITERION = re.compile(rf"^\s*(>=|<=|==|>|<)\s*({_NUMBER})\s*$")
 HELP = 'a comparison such as ">= 0.95", "<= 0.01", "> 0.9", "< 0.1" or "== 1.0"'
@@ -181,3 +186,86 @@ def best(criterion: Criterion, values: Iterable[tuple[str, float]]) -> tuple[str
     if not finite:
         return None
     return max(finite, key=lambda kv: margin(criterion, kv[1]))
+
+
+# ---------------------------------------------------------------- traffic lights
+
+def light(criterion: Criterion, value: float | None, bounds: tuple[float, float] | None = None) -> str:
+    """grey: missing; red: fails; amber: passes within AMBER_BAND (relative) of the threshold; green: passes.
+
+    On a bounded scale (rates and scores in [0, 1]) the amber band is at most half the room between the
+    threshold and the bound, so a value can still be green under a bar such as ">= 0.99". Never amber for ==.
+    """
+    outcome = judge(criterion, value)
+    if outcome.passed is None:
+        return "grey"
+    if not outcome.passed:
+        return "red"
+    band = AMBER_BAND * abs(criterion.threshold)
+    if bounds is not None and criterion.higher_is_better is not None:
+        room = bounds[1] - criterion.threshold if criterion.higher_is_better else criterion.threshold - bounds[0]
+        band = min(band, room / 2) if room > 0 else band
+    if criterion.op != "==" and outcome.margin < band:
+        return "amber"
+    return "green"
+
+
+def worst_light(lights: Iterable[str]) -> str:
+    """The panel's overall light: red over amber over green; grey only when every metric is missing."""
+    seen = set(lights)
+    return next((c for c in ("red", "amber", "green") if c in seen), "grey")
+
+
+# ---------------------------------------------------------------- hypothesis verdict
+
+def mean_ci(values: Iterable[float], confidence: float = stats.CONFIDENCE) -> list[float] | None:
+    """Student-t interval of the mean (None under stats.MIN_N values; zero width when all values are equal)."""
+    described = stats.describe(list(values))
+    n, mean, std = described["n"], described["mean"], described["std"]
+    if n < stats.MIN_N or mean is None or std is None:
+        return None
+    half = float(sps.t.ppf((1 + confidence) / 2, n - 1)) * std / math.sqrt(n)
+    return [mean - half, mean + half]
+
+
+def _ci_sides(criterion: Criterion, lo: float, hi: float) -> tuple[bool, bool]:
+    """(whole interval passes, whole interval fails)."""
+    if criterion.op == "==":
+        t = criterion.threshold
+        outside = (lo > t and not close(lo, t)) or (hi < t and not close(hi, t))
+        return passes(criterion, lo) and passes(criterion, hi), outside
+    worst, top = (lo, hi) if criterion.higher_is_better else (hi, lo)
+    return passes(criterion, worst), not passes(criterion, top)
+
+
+def judge_hypothesis(criterion: Criterion, values: Iterable[tuple[str, float | None]],
+                     confidence: float = stats.CONFIDENCE) -> dict:
+    """supported: the best run meets the criterion and the runs' CI of the mean lies wholly on the passing side;
+    not_supported: no run meets it, or the CI lies wholly on the failing side; inconclusive otherwise (no
+    values, fewer than stats.MIN_N runs, or a CI across the threshold)."""
+    pairs = [(k, float(v)) for k, v in values if v is not None and math.isfinite(v)]
+    top = best(criterion, pairs)
+    passing = sum(passes(criterion, v) for _, v in pairs)
+    ci = mean_ci([v for _, v in pairs], confidence)
+    group = {**stats.describe([v for _, v in pairs]), "ci_mean": ci, "confidence": confidence,
+             "method": "student-t interval of the mean", "runs_passing": passing}
+    if top is None:
+        verdict, reason = INCONCLUSIVE, f"no run has a value for {criterion.metric!r} yet"
+    elif not passing:
+        verdict, reason = NOT_SUPPORTED, f"no run meets {criterion.metric} {criterion.text}"
+    elif ci is None:
+        verdict, reason = INCONCLUSIVE, (f"the best run meets {criterion.metric} {criterion.text}, but a "
+                                         f"{confidence:.0%} interval needs at least {stats.MIN_N} runs")
+    else:
+        whole_pass, whole_fail = _ci_sides(criterion, *ci)
+        span = f"[{ci[0]:.6g}, {ci[1]:.6g}]"
+        if whole_pass:
+            verdict, reason = SUPPORTED, f"the {confidence:.0%} CI of the mean {span} meets {criterion.text}"
+        elif whole_fail:
+            verdict, reason = NOT_SUPPORTED, (f"the best run passes, but the {confidence:.0%} CI of the mean {span} "
+                                              f"lies wholly outside {criterion.text}")
+        else:
+            verdict, reason = INCONCLUSIVE, f"the {confidence:.0%} CI of the mean {span} crosses {criterion.text}"
+    best_run = None if top is None else {"run_id": top[0], "value": top[1], "passed": passes(criterion, top[1])}
+    return {"verdict": verdict, "reason": reason, "criterion": criterion.to_dict(), "best_run": best_run,
+            "group": group}
