@@ -244,9 +244,9 @@ def test_unknown_api_urls_answer_json_404(admin, client) -> None:
 # ---- the sweep: garbage over every write endpoint (and junk ids / queries over every read) -------------------
 
 _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
-GARBAGE_VALUES: list[Any] = [None, "", "\x00", "../x", "x" * 3000, 10**30, -(2**63), 2**64, -1, 1.5, True, [], {},
-                             [None, {}], {"\x00": 1}, {"k" * 300: 1}, {"k": 10**30}, {"k": {"k": [1, {"k": None}]}},
-                             "NaN", "2024-99-99T99:99:99Z"]
+GARBAGE_VALUES: list[Any] = [None, "", "\x00", "../x", "x" * 3000, 10**30, 2**64, -1, 1.5, True, [], {},
+                             {"\x00": 1}, {"k" * 300: 1}, {"k": {"k": [1, {"k": None}]}}, "NaN", "2024-99-99T99:99:99Z"]
+NESTED_GARBAGE: list[Any] = [None, "\x00", "x" * 7000, 10**30, 2**64, 1.5, True, [], {}, "NaN"]
 GARBAGE_RAW: list[tuple[bytes, str | None]] = [
     (b"", None), (b"", JSON), (b"null", JSON), (b"[]", JSON), (b"0", JSON), (b'"x"', JSON),
     (b'"{\\"name\\": \\"x\\", \\"name\\": NaN}"', JSON), (b"{", JSON), (b'{"a":}', JSON), (b"\xff\xfe\x00", JSON),
@@ -294,10 +294,10 @@ def _spoiled(body: dict) -> list[Any]:
             out.append({**body, field: junk})
         if isinstance(value, dict):
             inner = next(iter(value), "k")
-            out += [{**body, field: {**value, inner: junk}} for junk in GARBAGE_VALUES]
+            out += [{**body, field: {**value, inner: junk}} for junk in NESTED_GARBAGE]
         if isinstance(value, list) and value and isinstance(value[0], dict):
             for key in value[0]:
-                out += [{**body, field: [{**value[0], key: junk}]} for junk in GARBAGE_VALUES]
+                out += [{**body, field: [{**value[0], key: junk}]} for junk in NESTED_GARBAGE]
     return out
 
 
@@ -342,10 +342,10 @@ def test_garbage_never_causes_a_server_error(admin, backend) -> None:
         for base in bases.get(rule, [{}]):
             for body in _spoiled(base):
                 check(method, url, body)
-    junk_ids = ["%00", "x" * 300, "..%2F..", "%FF", "1 OR 1=1"]
-    queries = ["limit=-1", "limit=99999999999999999999999", "cursor=%00", "cursor=" + "A" * 5000, "team=%00",
-               "tag=%00", "project_id=%00", "status=%00", "parent_run_id=%00", "buckets=-5", "buckets=1e3",
-               "limit=1&limit=2", "cursor=eyJzIjoiYSIsInQiOjF9", "cursor=eyJvIjoxZTk5OX0"]
+    junk_ids = ["%00", "x" * 300, "..%2F..%FF"]
+    queries = ["limit=-1&buckets=-5", "limit=99999999999999999999999", "cursor=%00", "cursor=" + "A" * 5000,
+               "team=%00&tag=%00&project_id=%00&status=%00&parent_run_id=%00&metric=%00", "buckets=1e3&limit=1&limit=2",
+               "cursor=eyJzIjoiYSIsInQiOjF9", "cursor=eyJvIjoxZTk5OX0"]
     for method, rule in _routes(backend.server, {"GET", "POST", "PATCH", "DELETE"}):
         if "<" in rule:
             for junk in junk_ids:
