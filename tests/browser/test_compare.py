@@ -1,0 +1,112 @@
+"""Comparing runs and viewing a stored experiment comparison in the shared headless Chromium."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from dash.testing.composite import DashComposite
+from selenium.webdriver.support.ui import WebDriverWait
+
+from services import comparison, experiments, metrics, runs
+from services.metrics import Point
+from tests.browser.conftest import login, shot
+from tests.browser.seed import Seed
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _wait(duo: DashComposite, script: str, message: str, timeout: float = 10) -> None:
+    WebDriverWait(duo.driver, timeout).until(lambda d: d.execute_script(script), message)
+
+
+def _check_row(duo: DashComposite, run_id: str) -> None:
+    selector = f"#run-grid .ag-pinned-left-cols-container .ag-row[row-id='{run_id}'] input[type='checkbox']"
+    duo.driver.execute_script("arguments[0].click()", duo.wait_for_element(selector))
+
+
+def test_select_runs_then_compare_shows_differing_params_and_curves(duo: DashComposite, seed: Seed) -> None:
+    first, second = seed.run_ids[29], seed.run_ids[27]  # both SVM: only alpha differs
+    login(duo, "alice", next_path=f"/experiments/{seed.experiment_id}")
+    duo.wait_for_contains_text("#run-count", "runs")
+    assert duo.find_element("#run-compare").get_attribute("disabled") or \
+        "disabled" in duo.find_element("#run-compare").get_attribute("class")
+    _check_row(duo, first)
+    _check_row(duo, second)
+    duo.wait_for_text_to_equal("#run-selection", "2 selected")
+    _wait(duo, "return document.querySelector('#run-compare').getAttribute('href').includes(',')",
+          "the Compare button never linked the selection")
+    duo.find_element("#run-compare").click()
+    duo.wait_for_contains_text("#compare-content h1", "Compare 2 runs")
+    assert parse_qs(urlsplit(duo.driver.current_url).query)["runs"] == [f"{first},{second}"]
+    duo.wait_for_contains_text("#compare-params", "1 of 2 parameters differ")
+    header = duo.find_element("#compare-params thead").text
+    assert "alpha" in header and "algorithm" not in header
+    duo.wait_for_element("#compare-metrics .baseline-row")
+    assert "run-029" in duo.find_element("#compare-metrics .baseline-row").text
+    duo.wait_for_contains_text("#compare-curves-note", "2 runs with accuracy")
+    _wait(duo, "return document.querySelectorAll('#compare-curves .scatterlayer .trace').length === 2",
+          "two overlaid curves never appeared")
+    duo.wait_for_element("#compare-importance .main-svg")
+    shot(duo, "20-compare")
+    duo.find_element("#compare-diff-only").click()  # all params now, and the URL says so
+    duo.wait_for_contains_text("#compare-params thead", "algorithm")
+    WebDriverWait(duo.driver, 10).until(lambda d: "diff=0" in d.current_url, "diff=0 never reached the URL")
+    assert duo.get_logs() == []
+
+
+def test_brushing_the_parcoords_narrows_the_tables(duo: DashComposite, seed: Seed) -> None:
+    chosen = seed.run_ids[:6]  # alpha 0.1 … 0.6: axis 0
+    login(duo, "alice", next_path=f"/compare?runs={','.join(chosen)}&metrics=loss")
+    duo.wait_for_contains_text("#compare-content h1", "Compare 6 runs")
+    duo.wait_for_element("#compare-parcoords .parcoords")
+    duo.wait_for_contains_text("#compare-metrics", "run-005")
+    assert duo.find_element("#compare-selection").text == ""
+    duo.driver.execute_script("Plotly.restyle(document.querySelector('#compare-parcoords .js-plotly-plot'),"
+                              " {'dimensions[0].constraintrange': [[0.15, 0.35]]})")
+    duo.wait_for_contains_text("#compare-selection", "Brushed: 2 of 6 runs shown")
+    table = duo.find_element("#compare-metrics").text
+    assert "run-001" in table and "run-002" in table and "run-005" not in table
+    assert "run-000" not in duo.find_element("#compare-params").text
+    shot(duo, "21-compare-brushed")
+    duo.driver.execute_script("Plotly.restyle(document.querySelector('#compare-parcoords .js-plotly-plot'),"
+                              " {'dimensions[0].constraintrange': null})")
+    duo.wait_for_text_to_equal("#compare-selection", "")
+    duo.wait_for_contains_text("#compare-metrics", "run-005")
+    assert duo.get_logs() == []
+
+
+def test_empty_and_hidden_comparisons(duo: DashComposite, seed: Seed) -> None:
+    duo.driver.get(f"{duo.server.url}/compare")
+    duo.wait_for_contains_text("#compare-empty", "select runs in an experiment's run table and press Compare")
+    duo.driver.get(f"{duo.server.url}/visualizations/no-such-comparison")
+    duo.wait_for_contains_text("#not-found", "does not exist, or you do not have access")
+    assert duo.get_logs() == []
+
+
+def _stored_comparison(seed: Seed) -> str:
+    other = experiments.create_experiment(seed.core, seed.alice, seed.project_id, "augmented-v2",
+                                          hypothesis="Augmentation adds accuracy")
+    for i, value in enumerate((0.95, 0.97, 0.96, 0.98, 0.955)):
+        run = runs.create_run(seed.core, seed.alice, other["id"], f"aug-{i}", {"alpha": 0.5})
+        metrics.log_points(seed.core, seed.alice, run["id"], [Point("accuracy", value, 0, 1_700_000_000_000),
+                                                              Point("loss", 0.1 + i / 100, 0, 1_700_000_000_000)])
+    stored = comparison.compare(seed.core, seed.alice, [seed.experiment_id, other["id"]], ["accuracy", "loss"])
+    return stored["comparison_id"]
+
+
+def test_visualization_page_renders_p_values_and_run_values(duo: DashComposite, seed: Seed) -> None:
+    comparison_id = _stored_comparison(seed)
+    login(duo, "alice", next_path=f"/visualizations/{comparison_id}")
+    duo.wait_for_contains_text("#viz-best", "augmented-v2")
+    duo.wait_for_contains_text("#viz-content", "adjusted p")
+    cells = [c.text for c in duo.driver.find_elements("css selector", "#viz-content td.p-value")]
+    assert len(cells) == 2 and all(c and c != "—" for c in cells)
+    _wait(duo, "return document.querySelectorAll('#viz-content .boxlayer .trace').length === 4",
+          "box plots never appeared (two metrics × two experiments)")
+    shot(duo, "22-visualization")
+    assert duo.get_logs() == []
+    login(duo, "bob", next_path=f"/visualizations/{comparison_id}")
+    duo.wait_for_contains_text("#not-found", "does not exist, or you do not have access")
+    assert "augmented" not in duo.find_element("#_pages_content").text
+    assert duo.get_logs() == []
+    login(duo, "alice")
