@@ -42,7 +42,7 @@ def _metric_card(metric: str, result: dict, runs: list[dict], names: dict[str, s
     order = result.get("ranking") or list(names)
     mode = "higher is better" if result.get("mode") == "max" else "lower is better"
     return dbc.Card(dbc.CardBody([
-        html.Div([html.Span(metric, className="card-title-sm me-2"),
+        html.Div([html.H2(metric, className="h6 d-inline me-2"),
                   html.Span(f"{result.get('summary', '')} value per run · {mode}", className="small text-secondary")]),
         group_summary(result, names, result.get("best_experiment")),
         significance_table(result, names),

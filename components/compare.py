@@ -236,17 +236,21 @@ def importance(runs: list[dict], metric: str | None) -> list[dict]:
 
 
 def importance_figure(rows: list[dict], metric: str | None) -> go.Figure:
+    """Horizontal bars of |ρ| (signed ρ and n on each); params that could not be rated are counted below."""
     shown = [r for r in rows if r["abs_rho"] is not None][::-1]
+    skipped = len(rows) - len(shown)
     fig = go.Figure()
     if shown:
         fig.add_trace(go.Bar(x=[r["abs_rho"] for r in shown], y=[r["param"] for r in shown], orientation="h",
                              marker={"color": PALETTE[1]}, text=[f"ρ={r['rho']:+.2f} · n={r['n']}" for r in shown],
                              textposition="auto", hovertemplate="%{y}: |ρ| %{x:.3f}<extra></extra>"))
-    skipped = len(rows) - len(shown)
-    fig.update_layout(template="plotly_white", height=max(220, 60 + 32 * len(shown)),
-                      margin={"l": 110, "r": 15, "t": 40, "b": 40},
-                      title={"text": f"|Spearman ρ| with {metric or '—'} (last)"
-                                     + (f" · {skipped} param(s) with < 3 varying runs left out" if skipped else ""),
-                             "font": {"size": 14}, "x": 0.01},
-                      xaxis={"range": [0, 1], "title": {"text": "|ρ|"}})
+    else:
+        fig.add_annotation(text="Needs at least 3 runs with differing values<br>of a numeric parameter and of the metric.",
+                           showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"color": "#6b7280"})
+    left_out = f" · {skipped} param(s) left out (< 3 varying runs)" if skipped and shown else ""
+    fig.update_layout(template="plotly_white", height=max(240, 80 + 32 * len(shown)),
+                      margin={"l": 110 if shown else 20, "r": 15, "t": 40, "b": 45},
+                      title={"text": f"|Spearman ρ| with {metric or '—'} (last)", "font": {"size": 14}, "x": 0.01},
+                      xaxis={"range": [0, 1], "title": {"text": "|ρ|" + left_out, "font": {"size": 11}},
+                             "visible": bool(shown)}, yaxis={"visible": bool(shown)})
     return fig

@@ -19,6 +19,16 @@ def _wait(duo: DashComposite, script: str, message: str, timeout: float = 10) ->
     WebDriverWait(duo.driver, timeout).until(lambda d: d.execute_script(script), message)
 
 
+def _full_shot(duo: DashComposite, name: str) -> None:
+    """A screenshot of the whole page at 1280 px wide (the window grows for it, then goes back to 1280×900)."""
+    height = duo.driver.execute_script("return document.documentElement.scrollHeight")
+    duo.driver.set_window_size(1280, max(900, min(height + 150, 6000)))
+    try:
+        shot(duo, name)
+    finally:
+        duo.driver.set_window_size(1280, 900)
+
+
 def _check_row(duo: DashComposite, run_id: str) -> None:
     selector = f"#run-grid .ag-pinned-left-cols-container .ag-row[row-id='{run_id}'] input[type='checkbox']"
     duo.driver.execute_script("arguments[0].click()", duo.wait_for_element(selector))
@@ -47,7 +57,7 @@ def test_select_runs_then_compare_shows_differing_params_and_curves(duo: DashCom
     _wait(duo, "return document.querySelectorAll('#compare-curves .scatterlayer .trace').length === 2",
           "two overlaid curves never appeared")
     duo.wait_for_element("#compare-importance .main-svg")
-    shot(duo, "20-compare")
+    _full_shot(duo, "20-compare")
     duo.find_element("#compare-diff-only").click()  # all params now, and the URL says so
     duo.wait_for_contains_text("#compare-params thead", "algorithm")
     WebDriverWait(duo.driver, 10).until(lambda d: "diff=0" in d.current_url, "diff=0 never reached the URL")
@@ -67,7 +77,7 @@ def test_brushing_the_parcoords_narrows_the_tables(duo: DashComposite, seed: See
     table = duo.find_element("#compare-metrics").text
     assert "run-001" in table and "run-002" in table and "run-005" not in table
     assert "run-000" not in duo.find_element("#compare-params").text
-    shot(duo, "21-compare-brushed")
+    _full_shot(duo, "21-compare-brushed")
     duo.driver.execute_script("Plotly.restyle(document.querySelector('#compare-parcoords .js-plotly-plot'),"
                               " {'dimensions[0].constraintrange': null})")
     duo.wait_for_text_to_equal("#compare-selection", "")
@@ -103,7 +113,7 @@ def test_visualization_page_renders_p_values_and_run_values(duo: DashComposite, 
     assert len(cells) == 2 and all(c and c != "—" for c in cells)
     _wait(duo, "return document.querySelectorAll('#viz-content .boxlayer .trace').length === 4",
           "box plots never appeared (two metrics × two experiments)")
-    shot(duo, "22-visualization")
+    _full_shot(duo, "22-visualization")
     assert duo.get_logs() == []
     login(duo, "bob", next_path=f"/visualizations/{comparison_id}")
     duo.wait_for_contains_text("#not-found", "does not exist, or you do not have access")

@@ -133,7 +133,8 @@ def test_importance_is_absolute_spearman_with_n() -> None:
     assert rows["lr"]["n"] == 4 and rows["depth"]["abs_rho"] == pytest.approx(0.4)
     assert rows["one"]["abs_rho"] is None and "name" not in rows  # constant param: no ρ; text param: not numeric
     figure = view.importance_figure(list(rows.values()), "acc")
-    assert "n=4" in figure.data[0].text[-1] and "1 param(s)" in figure.layout.title.text
+    assert "n=4" in figure.data[0].text[-1] and "1 param(s) left out" in figure.layout.xaxis.title.text
+    assert "at least 3 runs" in view.importance_figure([], "acc").layout.annotations[0].text
 
 
 def test_scatter_of_a_param_against_a_metric(backend: Any, seed: Seed) -> None:
