@@ -245,8 +245,9 @@ def importance_figure(rows: list[dict], metric: str | None) -> go.Figure:
                              marker={"color": PALETTE[1]}, text=[f"ρ={r['rho']:+.2f} · n={r['n']}" for r in shown],
                              textposition="auto", hovertemplate="%{y}: |ρ| %{x:.3f}<extra></extra>"))
     else:
-        fig.add_annotation(text="Needs at least 3 runs with differing values<br>of a numeric parameter and of the metric.",
-                           showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"color": "#6b7280"})
+        fig.add_annotation(text="Needs at least 3 runs with differing values<br>"
+                                "of a numeric parameter and of the metric.", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper", font={"color": "#6b7280"})
     left_out = f" · {skipped} param(s) left out (< 3 varying runs)" if skipped and shown else ""
     fig.update_layout(template="plotly_white", height=max(240, 80 + 32 * len(shown)),
                       margin={"l": 110 if shown else 20, "r": 15, "t": 40, "b": 45},
