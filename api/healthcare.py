@@ -6,9 +6,10 @@ from typing import Any, Literal
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
-from api.common import ERRORS, SECURITY, actor, core, reply
-from api.schemas import ExperimentPath, Number, RunPath, Strict
+from api.common import ERRORS, SECURITY, actor, core, page_reply, reply
+from api.schemas import ExperimentPath, Number, PageOut, PageQuery, RunPath, Strict
 from services import run_gates, safety, templates
+from services.paging import check_limit, offset_from, offset_page
 
 Summary = Literal["last", "min", "max", "best"]
 CRITERIA_EXAMPLE = {"accuracy": ">= 0.95", "crisis_detection_rate": ">= 0.99"}
@@ -58,7 +59,7 @@ class TemplatePath(BaseModel):
     template_id: str
 
 
-class TemplateQuery(BaseModel):
+class TemplateQuery(PageQuery):
     domain: str | None = Field(None, max_length=50)
 
 
@@ -74,10 +75,12 @@ def blueprint() -> APIBlueprint:
     bp = APIBlueprint("v1_healthcare", __name__, url_prefix="/api/v1", abp_responses=ERRORS, abp_security=SECURITY)
     template_tag, gate_tag, safety_tag = Tag(name="templates"), Tag(name="safety gates"), Tag(name="safety")
 
-    @bp.get("/templates", tags=[template_tag])
+    @bp.get("/templates", tags=[template_tag], responses={200: PageOut})
     def list_templates(query: TemplateQuery):  # noqa: ANN202
-        """Built-in templates (the seed's Healthcare Classification Experiment …) and your teams' templates."""
-        return reply({"items": templates.list_templates(core(), actor(), query.domain)})
+        """Built-in templates (the seed's Healthcare Classification Experiment …), then your teams'; paged."""
+        limit, offset = check_limit(query.limit), offset_from(query.cursor)
+        items = templates.list_templates(core(), actor(), query.domain)
+        return page_reply(offset_page(items[offset:offset + limit + 1], offset, limit, len(items)))
 
     @bp.get("/templates/<template_id>", tags=[template_tag])
     def get_template(path: TemplatePath):  # noqa: ANN202
