@@ -127,3 +127,53 @@ def test_from_parts_and_stored() -> None:
             gates.from_parts(metric, op, threshold, "h")
         assert err.value.field == field
     assert set(gates.stored({"a": ">= 1", "b": "junk", "c": 5})) == {"a"} and gates.stored(None) == {}
+
+
+@pytest.mark.parametrize("text, value, bounds, expected", [
+    (">= 0.95", None, None, "grey"), (">= 0.95", float("nan"), None, "grey"),
+    (">= 0.95", 0.94, None, "red"), (">= 0.95", 0.95, None, "amber"), (">= 0.95", 0.968, None, "amber"),
+    (">= 0.95", 0.97, None, "green"),
+    (">= 0.99", 0.995, None, "amber"),  # unbounded: 2% of 0.99 covers every rate above it
+    (">= 0.99", 0.994, (0, 1), "amber"), (">= 0.99", 0.996, (0, 1), "green"),  # bounded: half the room left
+    ("<= 0.01", 0.0099, (0, 1), "amber"), ("<= 0.01", 0.005, (0, 1), "green"), ("<= 0.01", 0.0101, (0, 1), "red"),
+    ("== 1.0", 1.0, (0, 1), "green"), ("== 1.0", 0.99, (0, 1), "red"),
+])
+def test_traffic_lights(text: str, value: float | None, bounds: tuple | None, expected: str) -> None:
+    assert gates.light(gates.parse("m", text), value, bounds) == expected
+
+
+def test_worst_light() -> None:
+    assert gates.worst_light(["green", "amber", "grey"]) == "amber"
+    assert gates.worst_light(["green", "red"]) == "red" and gates.worst_light(["grey", "grey"]) == "grey"
+    assert gates.worst_light([]) == "grey"
+
+
+def test_mean_ci_is_the_student_t_interval() -> None:
+    lo, hi = gates.mean_ci([0.96, 0.97, 0.965])  # mean 0.965, s 0.005, t(0.975, 2) = 4.302653
+    half = 4.302653 * 0.005 / 3 ** 0.5
+    assert lo == pytest.approx(0.965 - half, abs=1e-6) and hi == pytest.approx(0.965 + half, abs=1e-6)
+    assert gates.mean_ci([0.9, 0.9, 0.9]) == [pytest.approx(0.9), pytest.approx(0.9)]
+    assert gates.mean_ci([0.9, 0.95]) is None and gates.mean_ci([]) is None
+
+
+def _verdict(text: str, values: list[float | None]) -> dict:
+    return gates.judge_hypothesis(gates.parse("accuracy", text), [(f"r{i}", v) for i, v in enumerate(values)])
+
+
+def test_hypothesis_verdicts() -> None:
+    assert _verdict(">= 0.95", [])["verdict"] == "inconclusive"
+    assert _verdict(">= 0.95", [None, float("nan")])["verdict"] == "inconclusive"
+    few = _verdict(">= 0.95", [0.96, 0.90])
+    assert few["verdict"] == "inconclusive" and few["best_run"] == {"run_id": "r0", "value": 0.96, "passed": True}
+    assert _verdict(">= 0.95", [0.90])["verdict"] == "not_supported"  # no run meets it
+    assert _verdict(">= 0.95", [0.96, 0.97, 0.965])["verdict"] == "supported"
+    assert _verdict(">= 0.95", [0.96, 0.90, 0.93])["verdict"] == "inconclusive"  # CI crosses 0.95
+    lucky = _verdict(">= 0.95", [0.951, 0.80, 0.81, 0.80, 0.79, 0.80])  # CI wholly below, one run passes
+    assert lucky["verdict"] == "not_supported" and "best run passes" in lucky["reason"]
+    assert _verdict("<= 0.01", [0.002, 0.003, 0.0025])["verdict"] == "supported"
+    assert _verdict("<= 0.01", [0.002, 0.03, 0.031, 0.032, 0.03, 0.031])["verdict"] == "not_supported"
+    assert _verdict("== 1.0", [1.0, 1.0, 1.0])["verdict"] == "supported"
+    assert _verdict("== 1.0", [1.0, 0.9, 0.9, 0.9, 0.9, 0.9])["verdict"] == "not_supported"
+    body = _verdict(">= 0.95", [0.96, 0.97, 0.965])
+    assert body["group"]["n"] == 3 and body["group"]["runs_passing"] == 3 and body["group"]["confidence"] == 0.95
+    assert body["criterion"]["criterion"] == ">= 0.95"
