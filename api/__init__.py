@@ -5,7 +5,8 @@ from flask import request
 from flask_openapi3 import OpenAPI
 from pydantic import ValidationError
 
-from api import artifacts, auth_routes, best_run, comparison, health, healthcare, mlflow, notes, projects, runs, streams
+from api import (artifacts, auth_routes, best_run, comparison, health, healthcare, mlflow, notes, projects,
+                 resources, runs, streams)
 from api.errors import envelope, register_error_handlers, validation_response
 from api.json_provider import StrictJSONProvider, check_json_body, reject_nul
 
@@ -16,7 +17,7 @@ def register_api(server: OpenAPI) -> None:
     server.register_error_handler(ValidationError, validation_response)
     server.before_request(reject_nul)
     server.before_request(check_json_body)
-    for module in (auth_routes, projects, runs, artifacts, notes, best_run, comparison, healthcare):
+    for module in (auth_routes, projects, runs, artifacts, notes, best_run, comparison, healthcare, resources):
         server.register_api(module.blueprint())
     health.register(server)
     streams.register(server)  # WebSocket metric streams

@@ -3,6 +3,7 @@ from db.models.auth import ROLES, ApiToken, AuditEvent, Membership, ProjectShare
 from db.models.base import Base, new_id, now_ms
 from db.models.comparison import Comparison  # noqa: F401  (registers the comparisons table)
 from db.models.healthcare import ExperimentTemplate  # noqa: F401  (registers the experiment_templates table)
+from db.models.resources import RunResources, TeamRates  # noqa: F401  (registers run_resources, team_rates)
 from db.models.metrics import MetricPoint, MetricRollup, MetricSeries
 from db.models.tracking import (RUN_STATUSES, TERMINAL_STATUSES, Artifact, Experiment, ExperimentTag, Note,
                                 Param, Project, ProjectTag, Run, RunTag)
