@@ -1,6 +1,7 @@
 """Comparing runs and viewing a stored experiment comparison in the shared headless Chromium."""
 from __future__ import annotations
 
+from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,6 +14,13 @@ from tests.browser.conftest import login, shot
 from tests.browser.seed import Seed
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _signed_out_after(duo: DashComposite) -> Iterator[None]:
+    """Leave the shared browser as found: signed out (other modules start from the sign-in page)."""
+    yield
+    duo.driver.get(f"{duo.server.url}/logout")
 
 
 def _wait(duo: DashComposite, script: str, message: str, timeout: float = 10) -> None:
@@ -119,4 +127,3 @@ def test_visualization_page_renders_p_values_and_run_values(duo: DashComposite, 
     duo.wait_for_contains_text("#not-found", "does not exist, or you do not have access")
     assert "augmented" not in duo.find_element("#_pages_content").text
     assert duo.get_logs() == []
-    login(duo, "alice")
