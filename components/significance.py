@@ -35,7 +35,7 @@ def significant_badge(result: dict) -> dbc.Badge:
 
 def _row(label: str, result: dict, names: dict[str, str]) -> html.Tr:
     effect = result.get("effect_size") or {}
-    n = " · ".join(f"{names.get(k, k[:8])}: {v}" for k, v in (result.get("n") or {}).items())
+    n = [html.Div(f"{names.get(k, k[:8])}: {v}") for k, v in (result.get("n") or {}).items()]
     warnings = result.get("warnings") or []
     return html.Tr([html.Td(label), html.Td(TESTS.get(result.get("test"), result.get("test") or "—")),
                     html.Td(p_text(result.get("p_value")), className="num p-value"),
