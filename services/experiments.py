@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from db.models import Experiment, ExperimentTag, Run
-from services import audit, validation
+from services import audit, gates, validation
 from services.access import require_experiment, require_project, visible_project_ids
 from services.context import Actor, Core
 from services.errors import Conflict, Invalid
@@ -42,7 +42,7 @@ def create_experiment(core: Core, actor: Actor, project_id: str, name: str, desc
         exp = Experiment(project_id=project_id, name=name, description=description or "",
                          hypothesis=hypothesis or "", created_by=actor.user_id,
                          type=extra.get("type"), domain=extra.get("domain"), template_id=extra.get("template_id"),
-                         validation_criteria=dict(extra.get("validation_criteria") or {}),
+                         validation_criteria=gates.check_criteria(extra.get("validation_criteria")),
                          settings={k: extra[k] for k in _SETTING_FIELDS if extra.get(k) is not None},
                          tag_rows=[ExperimentTag(tag=t) for t in tag_list])
         session.add(exp)
@@ -114,7 +114,7 @@ def update_experiment(core: Core, actor: Actor, experiment_id: str, **changes: A
         if changes.get("tags") is not None:
             exp.tag_rows = [ExperimentTag(tag=t) for t in validation.tags(changes["tags"])]
         if changes.get("validation_criteria") is not None:
-            exp.validation_criteria = dict(changes["validation_criteria"])
+            exp.validation_criteria = gates.check_criteria(changes["validation_criteria"])
         try:
             session.flush()
         except IntegrityError:  # a concurrent create or rename took the name
