@@ -15,6 +15,7 @@ from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.paging import Page, check_limit, offset_from, offset_page
 
 TOKEN_PREFIX = "et_"
+PASSWORD_METHOD = "scrypt"  # werkzeug's default; the test suite swaps in a cheap one
 TOKEN_CACHE_SECONDS = 10
 MIN_PASSWORD = 8
 
@@ -46,7 +47,8 @@ def create_user(core: Core, actor: Actor | None, username: str, password: str, i
     with core.sessions.begin() as session:
         if session.execute(select(User.id).where(User.username == username)).first():
             raise Conflict(f"user {username!r} already exists", "username")
-        user = User(username=username, password_hash=generate_password_hash(password), is_admin=is_admin,
+        digest = generate_password_hash(password, method=PASSWORD_METHOD)
+        user = User(username=username, password_hash=digest, is_admin=is_admin,
                     display_name=display_name or username)
         session.add(user)
         session.flush()

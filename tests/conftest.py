@@ -22,6 +22,7 @@ from tests.s3_server import moto_server
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct-horse-battery"
+accounts.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # tests create many users; scrypt would dominate their time
 
 
 @pytest.fixture(scope="session")
