@@ -51,7 +51,7 @@ def first_run_snippets(base_url: str, username: str, team: str | None) -> html.D
     return html.Div([
         _snippet("With curl", curl, "snippet-curl"),
         _snippet("With Python requests", python, "snippet-python"),
-        html.P(["Replace the password or use a token from the ", dcc.Link("API tokens", href="/tokens"),
+        html.P(["Replace the password or use a token from the ", dcc.Link("API tokens", href="/settings/tokens"),
                 " page. The full API is described at ", html.A("/docs", href="/docs"), "."],
                className="text-secondary small mb-0")])
 

@@ -17,7 +17,7 @@ def navbar() -> dbc.Navbar:
                       className="nav-search")
     user_menu = dbc.DropdownMenu(
         id=ids.NAV_USER_MENU, label=html.Span(id=ids.NAV_USER_NAME), align_end=True, nav=True, in_navbar=True,
-        children=[dbc.DropdownMenuItem("API tokens", href="/tokens"),
+        children=[dbc.DropdownMenuItem("API tokens", href="/settings/tokens"),
                   dbc.DropdownMenuItem("Teams", href="/teams"),
                   dbc.DropdownMenuItem(divider=True),
                   dbc.DropdownMenuItem("Sign out", href="/logout", external_link=True, id="nav-logout")])

@@ -8,7 +8,8 @@ from dash import dcc, html
 from components import ids
 from components.common import page_header
 
-dash.register_page(__name__, path="/tokens", title="API tokens · Experiment Tracking 2.0")
+dash.register_page(__name__, path="/settings/tokens", redirect_from=["/tokens"],
+                   title="API tokens · Experiment Tracking 2.0")
 
 
 def layout(**_query: str) -> html.Div:

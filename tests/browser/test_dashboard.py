@@ -190,7 +190,7 @@ def test_run_page_charts_notes_and_children(duo: DashComposite, seed: Seed) -> N
 
 
 def test_tokens_and_teams_pages(duo: DashComposite, seed: Seed) -> None:
-    duo.driver.get(f"{duo.server.url}/tokens")
+    duo.driver.get(f"{duo.server.url}/settings/tokens")
     duo.wait_for_element("#token-name").send_keys("laptop")
     duo.find_element("#token-create").click()
     duo.wait_for_contains_text("#token-created-alert", "et_")
