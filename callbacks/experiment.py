@@ -53,7 +53,7 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
                                                                 {"label": "max", "value": "max"}],
                                 value=aggregates, inline=True, switch=True, className="small")],
                  className="d-flex align-items-center ms-auto")], className="d-flex align-items-center mb-2")
-    return html.Div([header, hypothesis, toolbar,
+    return html.Div([header, hypothesis, html.Div(id=ids.EXP_SUMMARY), toolbar,
                      run_grid(defs, parse_filter(query.get("filter")), parse_list(query.get("sel"))),
                      dcc.Store(id=ids.EXP_SEEN, data=version), dcc.Store(id=ids.EXP_COLUMNS, data=columns),
                      dcc.Interval(id=ids.EXP_TICK, interval=REFRESH_MS)])

@@ -18,6 +18,10 @@ NUMBER_FILTER = {"filter": "agNumberColumnFilter",
 DATE_FILTER = {"filter": "agDateColumnFilter",
                "filterParams": {"maxNumConditions": 1,
                                 "filterOptions": ["equals", "lessThan", "greaterThan", "inRange", "blank"]}}
+# a run's safety-gate verdict (services.run_table judges it per page); computed, so neither sorted nor filtered
+GATE_COLUMN = {"field": "gate", "headerName": "Gate", "cellRenderer": "StatusBadge", "width": 120,
+               "sortable": False, "filter": False, "headerTooltip": "Safety gate: the experiment's validation criteria"}
+GATE_ROW_CLASSES = {"gate-failed-row": "params.data && params.data.gate === 'failed'"}
 LIST_GRID_OPTIONS = {"domLayout": "autoHeight", "suppressCellFocus": True, "animateRows": False,
                      "localeText": {"noRowsToShow": "Nothing matches these filters."}}
 
@@ -60,6 +64,7 @@ def run_column_defs(columns: dict, aggregates: list[str], sort: list[tuple[str, 
     order = {col: (direction, index) for index, (col, direction) in enumerate(sort)}
     fixed = [_link("name", "Run", "/runs/", pinned="left", width=220, **TEXT_FILTER),
              {"field": "status", "headerName": "Status", "cellRenderer": "StatusBadge", "width": 130, **TEXT_FILTER},
+             GATE_COLUMN,
              {"field": "user", "headerName": "User", "width": 120, **TEXT_FILTER},
              {"field": "start_time", "headerName": "Started", "valueFormatter": TIME, "width": 170, **DATE_FILTER},
              {"field": "duration", "headerName": "Duration", "width": 150, "type": "numericColumn",
@@ -91,7 +96,8 @@ def run_grid(column_defs: list[dict], filter_model: dict, selected: list[str]) -
                "selectionColumnDef": {"pinned": "left", "width": 48},
                "suppressFieldDotNotation": True, "cacheBlockSize": 100, "maxBlocksInCache": 50,
                "infiniteInitialRowCount": 1, "maxConcurrentDatasourceRequests": 2, "suppressCellFocus": True,
-               "tooltipShowDelay": 300, "localeText": {"noRowsToShow": "No runs match."}}
+               "tooltipShowDelay": 300,
+               "rowClassRules": GATE_ROW_CLASSES, "localeText": {"noRowsToShow": "No runs match."}}
     return dag.AgGrid(id=ids.RUN_GRID, rowModelType="infinite", columnDefs=column_defs, getRowId="params.data.id",
                       filterModel=filter_model or {}, selectedRows={"ids": selected} if selected else None,
                       defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 90},

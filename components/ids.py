@@ -117,3 +117,10 @@ COMPARE_IMPORTANCE = "compare-importance"
 # Stored experiment comparison (/visualizations/<comparison_id>)
 VIZ_ID = "viz-id"
 VIZ_CONTENT = "viz-content"
+
+# Healthcare safety gates: run page panel, experiment summary card, template picker
+RUN_SAFETY = "run-safety"
+SAFETY_GATE_BADGE = "safety-gate-badge"
+SAFETY_MATRIX = "safety-confusion-matrix"
+EXP_SUMMARY = "exp-summary"
+NEW_EXPERIMENT_TEMPLATE = "new-experiment-template"

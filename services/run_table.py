@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
 from db.models import MetricSeries, Param, Run, User, now_ms
-from services import validation
+from services import gates, run_gates, validation
 from services.access import require_experiment
 from services.context import Actor, Core
 from services.errors import Invalid
+from services.metrics import number as as_number
 from services.run_filters import condition
 
 FIXED_COLUMNS = ("name", "status", "user", "start_time", "duration")
@@ -152,18 +153,19 @@ def fetch_rows(core: Core, actor: Actor, experiment_id: str, start: int = 0, end
     start = max(0, int(start or 0))
     end = min(max(start + 1, int(end or start + 100)), start + MAX_BLOCK)
     with core.sessions() as session:
-        require_experiment(session, actor, experiment_id)
+        exp = require_experiment(session, actor, experiment_id)
         query = _Query(experiment_id)
         _apply_filters(query, filter_model)
         total = session.execute(select(func.count()).select_from(query.stmt.subquery())).scalar_one()
         order = _order(query, sort_model)  # may add joins: build it before reading query.stmt
         ordered = query.stmt.order_by(*order).offset(start).limit(end - start)
         pks = list(session.execute(ordered).scalars())
-        rows = _rows(session, pks, query.now)
+        rows = _rows(session, pks, query.now, run_gates.context(session, exp) if pks else None)
     return {"rowData": rows, "rowCount": total}
 
 
-def _rows(session: Session, pks: list[int], now: int) -> list[dict]:
+def _rows(session: Session, pks: list[int], now: int, gate: run_gates.GateContext | None = None) -> list[dict]:
+    """The page's runs, params and metric summaries; with a gate context, each run's gate verdict as "gate"."""
     if not pks:
         return []
     parent = aliased(Run)
@@ -174,10 +176,17 @@ def _rows(session: Session, pks: list[int], now: int) -> list[dict]:
     for pk, key, text, number in session.execute(
             select(Param.run_pk, Param.key, Param.value, Param.value_num).where(Param.run_pk.in_(pks))):
         by_pk[pk][param_col(key)] = number if number is not None else text
+    judged = {pk: run_gates.RunRow(pk, row["id"], row["name"], row["status"], 0) for pk, row in by_pk.items()}
     for s in session.execute(select(MetricSeries).where(MetricSeries.run_pk.in_(pks))).scalars():
         row = by_pk[s.run_pk]
         row[metric_col(s.key, "last")], row[metric_col(s.key, "min")] = s.last_value, s.min_value
         row[metric_col(s.key, "max")] = s.max_value
+        if s.count:
+            judged[s.run_pk].metrics[s.key] = run_gates.Summary(as_number(s.last_value), as_number(s.min_value),
+                                                                as_number(s.max_value), s.last_step, s.last_ts)
+    if gate is not None:  # the summaries above are all a verdict needs: gates.verdict over run_gates.outcomes
+        for pk, row in by_pk.items():
+            row["gate"] = gates.verdict(run_gates.outcomes(gate, judged[pk]))
     return [by_pk[pk] for pk in pks if pk in by_pk]
 
 

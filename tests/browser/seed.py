@@ -48,3 +48,32 @@ def seed_dashboard(core: Core, run_count: int = 30) -> Seed:
             runs.update_run(core, alice, run["id"], status=("FINISHED", "FAILED", "KILLED")[i % 9 // 3])
         run_ids.append(run["id"])
     return Seed(core, alice, project["id"], other["id"], exp["id"], empty["id"], run_ids)
+
+
+@dataclass
+class Gated:
+    experiment_id: str
+    failing_run_id: str  # accuracy 0.90 < 0.95, crisis_detection_rate 0.80: fails; confusion matrix cells logged
+    passing_run_id: str  # meets both criteria
+    incomplete_run_id: str  # accuracy only
+
+
+def seed_gated(core: Core, actor: Actor, project_id: str) -> Gated:
+    """An experiment with two validation criteria and one failing, one passing and one incomplete run."""
+    exp = experiments.create_experiment(core, actor, project_id, "crisis-gate", "Safety gated",
+                                        "The classifier will achieve >= 95% accuracy", ["healthcare"],
+                                        validation_criteria={"accuracy": ">= 0.95",
+                                                             "crisis_detection_rate": ">= 0.99"})
+    logged = {"gate-fail": {"accuracy": 0.90, "crisis_detection_rate": 0.80, "false_crisis_rate": 0.04,
+                            "confusion_matrix/tp": 40, "confusion_matrix/fp": 6, "confusion_matrix/fn": 10,
+                            "confusion_matrix/tn": 144},
+              "gate-pass": {"accuracy": 0.97, "crisis_detection_rate": 0.995, "false_crisis_rate": 0.01},
+              "gate-partial": {"accuracy": 0.96}}
+    ids = []
+    for i, (name, values) in enumerate(logged.items()):
+        run = runs.create_run(core, actor, exp["id"], name, {"algorithm": "NB"},
+                              start_time=1_700_100_000_000 + i * 60_000)
+        metrics.log_points(core, actor, run["id"],
+                           [Point(k, float(v), 0, 1_700_100_000_000) for k, v in values.items()])
+        ids.append(run["id"])
+    return Gated(exp["id"], *ids)
