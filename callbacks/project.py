@@ -10,7 +10,7 @@ from components import ids
 from components.common import error_alert, not_found, page_header
 from components.forms import new_experiment_modal, split_tags
 from components.grids import experiments_grid
-from services import experiments, projects
+from services import experiments, projects, templates
 from services.access import RANK
 from services.errors import NotFound, ServiceError
 
@@ -35,7 +35,8 @@ def load_project(project_id: str | None) -> html.Div:
     else:
         hint = " Create the first one with New experiment." if can_write else ""
         body = html.P("No experiments yet." + hint, className="text-secondary", id="no-experiments")
-    dialog = [new_experiment_modal()] if can_write else []  # its callbacks need all of its parts on the page
+    # the dialog's callbacks need all of its parts on the page; its picker offers the templates library
+    dialog = [new_experiment_modal(templates.list_templates(core(), who))] if can_write else []
     return html.Div([header, html.Div(count, className="text-secondary small mb-2", id="project-counts"), body,
                      *dialog])
 
@@ -45,14 +46,16 @@ def toggle_new_experiment(_open: int | None, _cancel: int | None) -> bool:
 
 
 def create_experiment(clicks: int | None, project_id: str, name: str | None, hypothesis: str | None,
-                      description: str | None, tags: str | None) -> tuple:
+                      description: str | None, tags: str | None, template_id: str | None = None) -> tuple:
+    """A blank experiment, or one made from the chosen template (its metrics, gates and hypothesis criterion)."""
     if not clicks:
         raise PreventUpdate
     if not (name or "").strip():
         return error_alert("Give the experiment a name."), no_update, no_update
     try:
-        created = experiments.create_experiment(core(), actor(), project_id, (name or "").strip(),
-                                                description or "", hypothesis or "", split_tags(tags))
+        fields = ((name or "").strip(), description or "", hypothesis or "", split_tags(tags))
+        created = templates.create_from_template(core(), actor(), project_id, template_id, *fields) if template_id \
+            else experiments.create_experiment(core(), actor(), project_id, *fields)
     except ServiceError as exc:
         return error_alert(exc.message), no_update, no_update
     return None, False, f"/experiments/{created['id']}"
@@ -68,4 +71,4 @@ def register(app: Dash) -> None:
                  Input(ids.NEW_EXPERIMENT_SUBMIT, "n_clicks"), State(ids.PROJECT_ID, "data"),
                  State(ids.NEW_EXPERIMENT_NAME, "value"), State(ids.NEW_EXPERIMENT_HYPOTHESIS, "value"),
                  State(ids.NEW_EXPERIMENT_DESCRIPTION, "value"), State(ids.NEW_EXPERIMENT_TAGS, "value"),
-                 prevent_initial_call=True)(create_experiment)
+                 State(ids.NEW_EXPERIMENT_TEMPLATE, "value"), prevent_initial_call=True)(create_experiment)

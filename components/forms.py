@@ -27,8 +27,21 @@ def new_project_modal() -> dbc.Modal:
                      id=ids.NEW_PROJECT_MODAL, is_open=False)
 
 
-def new_experiment_modal() -> dbc.Modal:
-    body = [_field("Name", dbc.Input(id=ids.NEW_EXPERIMENT_NAME, placeholder="e.g. baseline-v1", maxLength=200)),
+def template_options(templates: list[dict]) -> list[dict]:
+    """Blank first, then each template as "name · domain" with its gates as the option's tooltip."""
+    options = [{"label": "Blank experiment", "value": ""}]
+    for t in templates:
+        gates = ", ".join(f"{m} {c}" for m, c in (t.get("validation_criteria") or {}).items())
+        options.append({"label": f"{t['name']} · {t.get('domain') or t.get('type') or 'custom'}", "value": t["id"],
+                        "title": f"gates: {gates}" if gates else t.get("description") or ""})
+    return options
+
+
+def new_experiment_modal(templates: list[dict] | None = None) -> dbc.Modal:
+    body = [_field("Template", dcc.Dropdown(id=ids.NEW_EXPERIMENT_TEMPLATE, options=template_options(templates or []),
+                                            value="", clearable=False),
+                   "A template sets the experiment's type, metrics, validation gates and hypothesis criterion."),
+            _field("Name", dbc.Input(id=ids.NEW_EXPERIMENT_NAME, placeholder="e.g. baseline-v1", maxLength=200)),
             _field("Hypothesis", dbc.Textarea(id=ids.NEW_EXPERIMENT_HYPOTHESIS, rows=2,
                                               placeholder="What do you expect, and how will you know?")),
             _field("Description", dbc.Textarea(id=ids.NEW_EXPERIMENT_DESCRIPTION, rows=2)),

@@ -19,7 +19,7 @@ DATE_FILTER = {"filter": "agDateColumnFilter",
                "filterParams": {"maxNumConditions": 1,
                                 "filterOptions": ["equals", "lessThan", "greaterThan", "inRange", "blank"]}}
 # a run's safety-gate verdict (services.run_table judges it per page); computed, so neither sorted nor filtered
-GATE_COLUMN = {"field": "gate", "headerName": "Gate", "cellRenderer": "StatusBadge", "width": 120,
+GATE_COLUMN = {"field": "gate", "headerName": "Gate", "cellRenderer": "StatusBadge", "width": 135,
                "sortable": False, "filter": False, "headerTooltip": "Safety gate: the experiment's validation criteria"}
 GATE_ROW_CLASSES = {"gate-failed-row": "params.data && params.data.gate === 'failed'"}
 LIST_GRID_OPTIONS = {"domLayout": "autoHeight", "suppressCellFocus": True, "animateRows": False,

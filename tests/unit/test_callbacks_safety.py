@@ -6,9 +6,10 @@ from typing import Any
 import pytest
 from dash.exceptions import PreventUpdate
 
-from callbacks import experiment, safety
+from callbacks import experiment, project, safety
 from components import ids
 from components.safety import confusion_matrix, gate_badge, light_badge
+from services import experiments
 from tests.browser.seed import Gated, Seed, seed_dashboard, seed_gated
 from tests.unit.dash_tree import find, signed_in, text
 
@@ -75,3 +76,18 @@ def test_experiment_summary_counts_hypothesis_distribution(backend: Any, seed: S
     # accuracy >= 0.95 read from the hypothesis text: the best run passes, but the 95% CI of the mean is wide
     assert "inconclusive" in words and "95% CI" in words
     assert "crisis_detection_rate" in words and "0.8 0.8975 0.995" in words  # min/median/max
+
+
+def test_new_experiment_from_a_template(backend: Any, seed: Seed) -> None:
+    with signed_in(backend, seed.alice):
+        picker = find(project.load_project(seed.project_id), ids.NEW_EXPERIMENT_TEMPLATE)
+        labels = [o["label"] for o in picker.options]
+        assert labels[0] == "Blank experiment" and "Healthcare Classification Experiment · healthcare" in labels
+        _, is_open, href = project.create_experiment(1, seed.project_id, "triage-v1", "", "", "nlp",
+                                                     "healthcare-classification")
+        created = experiments.get_experiment(seed.core, seed.alice, href.rsplit("/", 1)[1])
+        card = safety.experiment_card(0, created["id"])
+        error, _, _ = project.create_experiment(1, seed.project_id, "triage-v2", "", "", "", "no-such-template")
+    assert is_open is False and created["template_id"] == "healthcare-classification"
+    assert created["validation_criteria"]["accuracy"] == ">= 0.95" and created["domain"] == "healthcare"
+    assert "No healthcare or safety metrics logged" in text(card) and "not found" in text(error)
