@@ -261,11 +261,15 @@ def ours(backend: str, workers: int) -> Iterator[Target]:
         yield Target("ours", base, {"Authorization": f"Bearer {token(base)}"}, proc)
 
 
+def _psycopg2_url(url: str) -> str:
+    """SQLAlchemy 2.1 (in MLflow's venv) maps postgresql:// to psycopg 3; the venv has psycopg2."""
+    return "postgresql+psycopg2://" + url.split("://", 1)[1]
+
+
 @contextmanager
 def theirs(backend: str, workers: int) -> Iterator[Target]:
     if backend == "postgres":
-        with fresh_pg_database() as url, mlflow_server(url.replace("postgresql+psycopg2://", "postgresql://"),
-                                                       workers) as (base, proc):
+        with fresh_pg_database() as url, mlflow_server(_psycopg2_url(url), workers) as (base, proc):
             yield Target("mlflow", base, {}, proc)
     else:
         with tempfile.TemporaryDirectory(prefix="et-bench-mlflow-db-") as tmp, \
