@@ -60,11 +60,12 @@ def experiments_grid(rows: list[dict]) -> dag.AgGrid:
 
 
 def run_column_defs(columns: dict, aggregates: list[str], sort: list[tuple[str, str]]) -> list[dict]:
-    """Fixed columns, then one per param key and one per metric key and aggregate; sort applied from the URL."""
+    """Fixed columns (Gate when the experiment has criteria), then one per param key and one per metric key and
+    aggregate; sort applied from the URL."""
     order = {col: (direction, index) for index, (col, direction) in enumerate(sort)}
     fixed = [_link("name", "Run", "/runs/", pinned="left", width=220, **TEXT_FILTER),
              {"field": "status", "headerName": "Status", "cellRenderer": "StatusBadge", "width": 130, **TEXT_FILTER},
-             GATE_COLUMN,
+             *([GATE_COLUMN] if columns.get("gated") else []),
              {"field": "user", "headerName": "User", "width": 120, **TEXT_FILTER},
              {"field": "start_time", "headerName": "Started", "valueFormatter": TIME, "width": 170, **DATE_FILTER},
              {"field": "duration", "headerName": "Duration", "width": 150, "type": "numericColumn",

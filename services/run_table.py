@@ -68,9 +68,11 @@ def _valid_key(key: str) -> bool:
 
 
 def discover_columns(core: Core, actor: Actor, experiment_id: str) -> dict[str, list]:
-    """The experiment's param keys (with whether every value is a number) and metric keys."""
+    """The experiment's param keys (with whether every value is a number), metric keys, and whether it has
+    validation criteria (its run table then shows a Gate column)."""
     with core.sessions() as session:
-        require_experiment(session, actor, experiment_id)
+        exp = require_experiment(session, actor, experiment_id)
+        gated = bool(run_gates.context(session, exp).criteria)
         runs = _live_runs(experiment_id)
         params = session.execute(
             select(Param.key, func.count(), func.count(Param.value_num)).where(Param.run_pk.in_(runs))
@@ -78,7 +80,8 @@ def discover_columns(core: Core, actor: Actor, experiment_id: str) -> dict[str, 
         metrics = session.execute(
             select(MetricSeries.key).where(MetricSeries.run_pk.in_(runs)).distinct()
             .order_by(MetricSeries.key).limit(MAX_DISCOVERED)).scalars()
-        return {"params": [{"key": k, "numeric": n == nums} for k, n, nums in params], "metrics": list(metrics)}
+        return {"params": [{"key": k, "numeric": n == nums} for k, n, nums in params], "metrics": list(metrics),
+                "gated": gated}
 
 
 def _live_runs(experiment_id: str) -> Select:

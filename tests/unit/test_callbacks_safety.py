@@ -91,3 +91,11 @@ def test_new_experiment_from_a_template(backend: Any, seed: Seed) -> None:
     assert is_open is False and created["template_id"] == "healthcare-classification"
     assert created["validation_criteria"]["accuracy"] == ">= 0.95" and created["domain"] == "healthcare"
     assert "No healthcare or safety metrics logged" in text(card) and "not found" in text(error)
+
+
+def test_gate_column_only_for_experiments_with_criteria(backend: Any, seed: Seed, gated: Gated) -> None:
+    with signed_in(backend, seed.alice):
+        with_gate = find(experiment.load_experiment(gated.experiment_id, {}), ids.RUN_GRID).columnDefs
+        without = find(experiment.load_experiment(seed.experiment_id, {}), ids.RUN_GRID).columnDefs
+    assert [c.get("field") for c in with_gate][:4] == ["name", "status", "gate", "user"]
+    assert "gate" not in [c.get("field") for c in without]
