@@ -70,11 +70,15 @@ def safety_panel(safety: dict, gate: dict) -> dbc.Card:
     """The run's gate verdict with each criterion, its safety metrics with lights, its confusion matrix."""
     metrics = [m for m in safety.get("metrics", []) if m["value"] is not None] or safety.get("metrics", [])
     logged = any(m["value"] is not None for m in metrics)
+    lights = [html.Span(light_badge(safety.get("overall", "grey")), className="ms-1",
+                        title="worst traffic light of the safety metrics")] if logged else []
     title = html.Div([html.Span("Safety", className="card-title-sm me-2"),
-                      gate_badge(gate.get("verdict", "no_criteria"), ids.SAFETY_GATE_BADGE),
-                      html.Span(light_badge(safety.get("overall", "grey")), className="ms-1",
-                                title="worst traffic light of the safety metrics")],
+                      gate_badge(gate.get("verdict", "no_criteria"), ids.SAFETY_GATE_BADGE), *lights],
                      className="d-flex align-items-center mb-2")
+    if not logged and not gate.get("criteria") and not safety.get("confusion_matrix"):  # nothing to judge: one line
+        return dbc.Card(dbc.CardBody([title, html.P("No validation criteria and no safety metrics logged.",
+                                                    className="text-secondary small mb-0")]),
+                        className="mb-3 safety-panel safety-empty")
     body = [title, _criteria_list(gate),
             _metrics_table(metrics) if logged
             else html.P("No healthcare or safety metrics logged.", className="text-secondary small mb-2"),

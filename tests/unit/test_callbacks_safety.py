@@ -52,9 +52,10 @@ def test_passing_and_incomplete_runs(backend: Any, seed: Seed, gated: Gated) -> 
     with signed_in(backend, seed.alice):
         passing = find(safety.run_panel(0, gated.passing_run_id), ids.SAFETY_GATE_BADGE)
         partial = find(safety.run_panel(0, gated.incomplete_run_id), ids.SAFETY_GATE_BADGE)
-        ungated = find(safety.run_panel(0, seed.run_ids[0]), ids.SAFETY_GATE_BADGE)
+        ungated_panel = safety.run_panel(0, seed.run_ids[0])
+        ungated = find(ungated_panel, ids.SAFETY_GATE_BADGE)
     assert passing.children == "Gate passed" and partial.children == "Gate incomplete"
-    assert ungated.children == "No gate criteria"
+    assert ungated.children == "No gate criteria" and "no safety metrics logged" in text(ungated_panel)
     with signed_in(backend, seed.alice), pytest.raises(PreventUpdate):
         safety.run_panel(0, "no-such-run")
 
