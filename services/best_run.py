@@ -137,14 +137,16 @@ def delete_promotion_hook(core: Core, actor: Actor, experiment_id: str, hook_id:
 
 
 def promotion_check(core: Core, actor: Actor, run_id: str) -> dict:
-    """Each hook of the run's experiment with whether this run meets it, and the registration payload."""
+    """Each hook of the run's experiment with whether this run meets it, its state (the run's tag
+    promotion/<hook id>, set by whoever fired it), and the registration payload."""
     run = runs.get_run(core, actor, run_id)
     hooks = list_promotion_hooks(core, actor, run["experiment_id"])
     summaries = run.get("metrics") or {}
+    tags = run.get("tags") or {}
     checked = []
     for hook in hooks:
         met, results = evaluate(hook["criteria"], summaries)
-        checked.append({**hook, "met": met, "results": results})
+        checked.append({**hook, "met": met, "results": results, "state": tags.get(f"promotion/{hook['id']}")})
     return {"run_id": run_id, "experiment_id": run["experiment_id"], "status": run["status"], "hooks": checked,
             "payload": {"name": f"{run['name']}", "run_id": run_id, "experiment_id": run["experiment_id"],
                         "metrics": {k: s.get("last") for k, s in summaries.items()},
