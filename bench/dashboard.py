@@ -215,6 +215,7 @@ def measure(base: str, counter: Counter, info: dict, idle_s: float) -> dict:
             firsts.append(seconds)
         out["first_rows_calls"] = [(round(c[0] - t_cb, 2), c[1][:60], round(c[2] * 1000)) for c in counter.since(t_cb)]
         out["first_rows"] = firsts
+        print(f"  (1) first rows visible: {fmt(firsts)}", flush=True)
         out["first_rows_row"] = first
         # (2) sort: same path as a header click (AG Grid column state -> getRowsRequest -> get_rows callback)
         sorts = []
@@ -229,17 +230,25 @@ def measure(base: str, counter: Counter, info: dict, idle_s: float) -> dict:
             out.setdefault("sort_server", []).extend(
                 c[2] for c in counter.since(t_cb) if "getRowsResponse" in c[1])
         out["sort"] = sorts
+        print(f"  (2) sort: {fmt(sorts)}  server get_rows {fmt(out.get('sort_server', []))}", flush=True)
         url_sorts = [timed_nav(driver, exp_url + "?sort=m:m0:last", FIRST_ROW, info["sorted_first"])[0]
                      for _ in range(2)]
         out["sort_url"] = url_sorts
         # (3) 1M chart: cold (rollups built on first read), then warm
         run_url = f"{base}/runs/{info['long_run_id']}"
         charts = []
-        for _ in range(3):
+        for attempt in range(3):
             t_cb = time.time()
-            charts.append(timed_nav(driver, run_url, f"return (function(){{{CHART_DRAWN}}})();", timeout=300)[0])
+            try:
+                charts.append(timed_nav(driver, run_url, f"return (function(){{{CHART_DRAWN}}})();", timeout=90)[0])
+            except TimeoutError:
+                charts.append(float("nan"))
+                page = driver.execute_script("return document.body.innerText.slice(0, 600)")
+                print(f"  (3) chart open {attempt + 1}: NOT drawn within 90 s; page says: {page!r}", flush=True)
             out.setdefault("chart_server", []).append(max((c[2] for c in counter.since(t_cb)
-                                                           if "run-charts" in c[1]), default=0.0))
+                                                           if "run-charts" in c[1]), default=float("nan")))
+            print(f"  (3) chart open {attempt + 1}: {charts[-1] * 1000:.0f} ms, server run-charts callback "
+                  f"{out['chart_server'][-1] * 1000:.0f} ms", flush=True)
         out["chart"] = charts
         out["chart_calls"] = [(round(c[0] - t_cb, 2), c[1][:60], round(c[2] * 1000)) for c in counter.since(t_cb)]
         # (4) idle
