@@ -56,7 +56,8 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
     return html.Div([header, hypothesis, html.Div(id=ids.EXP_SUMMARY), toolbar,
                      run_grid(defs, parse_filter(query.get("filter")), parse_list(query.get("sel"))),
                      dcc.Store(id=ids.EXP_SEEN, data=version), dcc.Store(id=ids.EXP_COLUMNS, data=columns),
-                     dcc.Interval(id=ids.EXP_TICK, interval=REFRESH_MS)])
+                     dcc.Interval(id=ids.EXP_TICK, interval=REFRESH_MS,
+                                  disabled=not core().settings.enable_real_time_plots)])
 
 
 def get_rows(request: dict | None, experiment_id: str) -> tuple:

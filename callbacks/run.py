@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import actor, core
@@ -53,7 +53,9 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
                                     *(_note_form(keys) if can_write else [])]), className="mt-3")]
     return html.Div([header, html.P(run["notes"], className="run-notes-text") if run["notes"] else None,
                      dbc.Row([dbc.Col([c for c in left if c is not None], lg=4), dbc.Col(right, lg=8)]),
-                     dcc.Store(id=ids.RUN_SEEN, data=version), dcc.Interval(id=ids.RUN_TICK, interval=REFRESH_MS)])
+                     dcc.Store(id=ids.RUN_SEEN, data=version), dcc.Store(id=ids.RUN_VERSION, data=version),
+                     dcc.Interval(id=ids.RUN_TICK, interval=REFRESH_MS,
+                                  disabled=not core().settings.enable_real_time_plots)])
 
 
 def _subtitle(run: dict) -> str:
@@ -105,9 +107,18 @@ def notes_list(items: list[dict]) -> html.Div:
                      for n in items])
 
 
-def render(keys: list | None, _tick: int | None, run_id: str, seen: int | None) -> tuple:
-    """Dash entry point: a tick only redraws when the run's version moved; choosing metrics always does."""
-    return refresh_run(keys, run_id, seen, only_if_moved=ctx.triggered_id == ids.RUN_TICK)
+def poll_version(_tick: int | None, run_id: str, known: int | None) -> int:
+    """The tick's only work: one counter read. Redraws follow RUN_VERSION, so a tick never cancels a slow
+    first render (a chart over a long, never-charted series) that is still on its way."""
+    version = core().bus.version(scope(run_id))
+    if version == known:
+        raise PreventUpdate
+    return version
+
+
+def render(keys: list | None, _version: int | None, run_id: str, seen: int | None) -> tuple:
+    """Dash entry point: redraw when the metric choice or the run's version changes."""
+    return refresh_run(keys, run_id, seen)
 
 
 def refresh_run(keys: list | None, run_id: str, seen: int | None, only_if_moved: bool = False) -> tuple:
@@ -159,8 +170,10 @@ def register(app: Dash) -> None:
                  State(ids.RUN_QUERY, "data"))(load_run)
     app.callback(Output(ids.RUN_CHARTS, "children"), Output(ids.RUN_METRIC_TABLE, "children"),
                  Output(ids.RUN_NOTES, "children"), Output(ids.RUN_SEEN, "data"), Output(ids.RUN_URL, "search"),
-                 Input(ids.RUN_METRIC_KEYS, "value"), Input(ids.RUN_TICK, "n_intervals"),
+                 Input(ids.RUN_METRIC_KEYS, "value"), Input(ids.RUN_VERSION, "data"),
                  State(ids.RUN_ID, "data"), State(ids.RUN_SEEN, "data"))(render)
+    app.callback(Output(ids.RUN_VERSION, "data"), Input(ids.RUN_TICK, "n_intervals"),
+                 State(ids.RUN_ID, "data"), State(ids.RUN_VERSION, "data"))(poll_version)
     app.callback(Output(ids.NOTE_ERROR, "children"), Output(ids.NOTE_BODY, "value"),
                  Output(ids.RUN_NOTES, "children", allow_duplicate=True),
                  Input(ids.NOTE_SUBMIT, "n_clicks"), State(ids.RUN_ID, "data"), State(ids.NOTE_BODY, "value"),

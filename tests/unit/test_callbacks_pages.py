@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from dash.exceptions import PreventUpdate
 
-from callbacks import navbar, project, projects, run
+from callbacks import experiment, navbar, project, projects, run
 from components import ids
 from services import accounts, metrics, runs
 from services.metrics import Point
@@ -139,12 +139,27 @@ def test_run_page_charts_follow_the_version(backend: Any, core: Any, seed: Seed)
     assert "look at step 10" in text(notes) and default_search == ""
 
 
-def test_run_page_tick_is_cheap_when_nothing_moved(backend: Any, seed: Seed) -> None:
+def test_run_page_tick_is_cheap_when_nothing_moved(backend: Any, core: Any, seed: Seed) -> None:
     run_id = seed.run_ids[1]
     with signed_in(backend, seed.alice):
-        seen = find(run.load_run(run_id, {}), ids.RUN_SEEN).data
+        page = run.load_run(run_id, {})
+        seen = find(page, ids.RUN_SEEN).data
         with pytest.raises(PreventUpdate):
             run.refresh_run(["loss"], run_id, seen, only_if_moved=True)
+        known = find(page, ids.RUN_VERSION).data
+        with pytest.raises(PreventUpdate):  # the tick only reads the counter; charts redraw when it moves
+            run.poll_version(1, run_id, known)
+        metrics.log_points(core, seed.alice, run_id, [Point("loss", 0.5, 99, 1_800_000_000_000)])
+        assert run.poll_version(2, run_id, known) > known
+        assert find(page, ids.RUN_TICK).disabled is False
+
+
+def test_live_refresh_is_off_when_real_time_plots_are_disabled(backend: Any, core: Any, seed: Seed,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core, "settings", core.settings.with_overrides(enable_real_time_plots=False))
+    with signed_in(backend, seed.alice):
+        assert find(run.load_run(seed.run_ids[1], {}), ids.RUN_TICK).disabled is True
+        assert find(experiment.load_experiment(seed.experiment_id, {}), ids.EXP_TICK).disabled is True
 
 
 def test_run_of_another_team_is_not_found(backend: Any, core: Any, seed: Seed) -> None:
