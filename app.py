@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from flask import redirect
 from flask_openapi3 import Info, OpenAPI
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
@@ -171,6 +172,7 @@ def _server(settings: Settings, core: Core) -> OpenAPI:
     guard.install(server)
     register_api(server)
     cli.register(server)
+    server.add_url_rule("/tokens", "tokens_moved", lambda: redirect("/settings/tokens", 301))
     return server
 
 

@@ -8,7 +8,7 @@ from dash import dcc, html
 from components import ids
 from components.common import page_header
 
-dash.register_page(__name__, path="/settings/tokens", redirect_from=["/tokens"],
+dash.register_page(__name__, path="/settings/tokens",
                    title="API tokens · Experiment Tracking 2.0")
 
 
