@@ -8,18 +8,17 @@ from typing import Any, Callable, Iterator
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from api.common import CORE_KEY
 from app import create_app
 from config import Settings
-from db.engine import normalise_url
 from db.models import Base
 from services import accounts
 from services.context import Core
 from tests.s3_server import moto_server
+from tests.support import fresh_pg_database
 
-PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct-horse-battery"
 accounts.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # tests create many users; scrypt would dominate their time
@@ -34,15 +33,8 @@ def s3_endpoint() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh Postgres database for this test process, dropped at the end."""
-    name = f"et_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalise_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database() as url:
+        yield url
 
 
 def settings_for(backend: str, tmp: str, pg: str = "", s3: str = "") -> Settings:

@@ -474,7 +474,7 @@ def http_post(conn: HTTPConnection, path: str, token: str, body: dict) -> tuple[
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc to see which worker serves what")
 def test_stream_on_one_gunicorn_worker_receives_metrics_posted_to_the_other(tmp_path: Path,
                                                                             s3_endpoint: str) -> None:
-    from tests.integration.test_startup import fresh_pg_database
+    from tests.support import fresh_pg_database
     from tests.integration.test_team_mode import ADMIN, Http, worker_pids
 
     with fresh_pg_database() as pg:

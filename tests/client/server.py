@@ -7,18 +7,13 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
-from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
-from typing import IO, Iterator, Optional
+from typing import IO, Optional
 
 import requests
-from sqlalchemy import create_engine, text
 
 from config import Settings
-from db.engine import normalise_url
-from tests.conftest import PG_ADMIN_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0  # imports alone take seconds on a busy 2-core machine
@@ -30,21 +25,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@contextmanager
-def fresh_pg_database() -> Iterator[str]:
-    """A Postgres database of our own (the shared test database is wiped by other tests), dropped afterwards."""
-    name = f"et_client_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalise_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.05):  # noqa: ANN001, ANN201

@@ -12,7 +12,8 @@ import pytest
 import experiment_tracker
 from experiment_tracker import Tracker, TrackerError
 from experiment_tracker.promotion import registry_endpoint
-from tests.client.server import ServerProcess, fresh_pg_database
+from tests.client.server import ServerProcess
+from tests.support import fresh_pg_database
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -23,14 +23,15 @@ import pytest
 import redis
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
 from app import StartupError, build_core
 from config import Settings
-from db.engine import make_engine, normalise_url
+from db.engine import make_engine
 from db.models import Base
 from db.schema import current_revision, head_revision, upgrade
-from tests.conftest import PG_ADMIN_URL, REDIS_URL
+from tests.support import fresh_pg_database
+from tests.conftest import REDIS_URL
 from tests.s3_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,21 +43,6 @@ def clean_env(**env: str) -> dict[str, str]:
     """The test process's environment without any of our settings (the runner's must not leak in), plus env."""
     base = {k: v for k, v in os.environ.items() if k not in SETTING_VARS and not k.startswith("WERKZEUG_")}
     return {**base, "PYTHONUNBUFFERED": "1", **env}
-
-
-@contextmanager
-def fresh_pg_database() -> Iterator[str]:
-    """A Postgres database nobody has touched, dropped afterwards."""
-    name = f"et_start_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalise_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # ---------------------------------------------------------------- refusals: one line on stderr, exit != 0

@@ -17,7 +17,8 @@ from typing import Any, Iterator
 import pytest
 
 from tests.conftest import REDIS_URL
-from tests.integration.test_startup import ROOT, START_TIMEOUT, clean_env, fresh_pg_database, wait_healthy
+from tests.integration.test_startup import ROOT, START_TIMEOUT, clean_env, wait_healthy
+from tests.support import fresh_pg_database
 from tests.s3_server import free_port
 
 ADMIN = {"username": "lead", "password": "team-mode-pass"}

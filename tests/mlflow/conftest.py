@@ -10,16 +10,15 @@ from typing import Any, Iterator
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
 from api.common import CORE_KEY
 from app import create_app
 from config import Settings
-from db.engine import normalise_url
 from services import accounts
 from services.context import Core
-from tests.conftest import PASSWORD, PG_ADMIN_URL, settings_for
+from tests.conftest import PASSWORD, settings_for
+from tests.support import fresh_pg_database
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # before the import: no usage reports from tests
 mlflow = pytest.importorskip("mlflow", reason="pip install -r requirements-mlflow-test.txt")
@@ -68,14 +67,8 @@ def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def mlflow_pg_url() -> Iterator[str]:
     """A Postgres database of our own: the shared test database is wiped between other modules' tests."""
-    name = f"et_mlflow_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalise_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database("et_mlflow") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
