@@ -9,7 +9,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -420,35 +419,10 @@ def owner(workers: list[int], server_port: int, client_port: int) -> int | None:
 def threaded_gunicorn(env: dict[str, str], log: Path, workers: int = 2,
                       threads: int = 4) -> Iterator[tuple[str, subprocess.Popen]]:
     """`gunicorn -w 2 --threads 4` (the gthread worker flask-sock needs), up once every worker has booted."""
-    from tests.integration.test_startup import ROOT, START_TIMEOUT, clean_env, wait_healthy
-    from tests.integration.test_team_mode import BOOTED
-    from tests.s3_server import free_port
+    from tests.integration.test_team_mode import gunicorn
 
-    port = free_port()
-    with open(log, "w") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", str(workers),
-                                 "--threads", str(threads), "--keep-alive", "30", "-b", f"127.0.0.1:{port}",
-                                 "app:server"], cwd=ROOT, text=True, stdin=subprocess.DEVNULL, stdout=sink,
-                                stderr=sink, env=clean_env(**env))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while log.read_text().count(BOOTED) < workers:
-            assert proc.poll() is None, f"gunicorn exited with {proc.returncode}: {log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"workers did not boot: {log.read_text()[-3000:]}"
-            try:
-                proc.wait(timeout=0.1)
-            except subprocess.TimeoutExpired:
-                pass
-        wait_healthy(proc, base)
-        yield base, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with gunicorn(env, log, workers, threads) as served:
+        yield served
 
 
 def connection_on(base: str, workers: list[int], want: int) -> HTTPConnection:

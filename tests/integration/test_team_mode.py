@@ -81,12 +81,16 @@ BOOTED = "at schema revision"  # build_core logs it at INFO once a worker's app 
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log: Path, workers: int = 2) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Serve app:server until the block ends; yields once every worker has built the app and /healthz answers."""
+def gunicorn(env: dict[str, str], log: Path, workers: int = 2,
+             threads: int | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Serve app:server until the block ends; yields once every worker has built the app and /healthz answers.
+
+    `threads` selects the gthread worker (what flask-sock's WebSockets need), with keep-alive connections."""
     port = free_port()
+    threading = ["--threads", str(threads), "--keep-alive", "30"] if threads else []
     with open(log, "w") as sink:
         proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", str(workers),
-                                 "-b", f"127.0.0.1:{port}", "app:server"], cwd=ROOT, text=True,
+                                 *threading, "-b", f"127.0.0.1:{port}", "app:server"], cwd=ROOT, text=True,
                                 stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, env=clean_env(**env))
     base = f"http://127.0.0.1:{port}"
     try:
