@@ -43,12 +43,12 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
     left = [html.Div(id=ids.RUN_SAFETY), kv_card("Parameters", run["parameters"], "No parameters."),
             dbc.Card(dbc.CardBody([html.Div("Metrics", className="card-title-sm"),
                                    html.Div(metric_table([]), id=ids.RUN_METRIC_TABLE)]), className="mb-3"),
-            _relatives(run, exp["id"]), kv_card("Tags", run["tags"], "No tags."),
+            _relatives(run, exp["id"]), html.Div(kv_card("Tags", run["tags"], "No tags."), id=ids.RUN_TAGS),
             kv_card("Environment", {**run["environment"], **({"git_commit": run["git_commit"]}
                                                               if run["git_commit"] else {})}, "Not recorded.")]
     picker = dcc.Dropdown(id=ids.RUN_METRIC_KEYS, options=keys, value=chosen, multi=True,
                           placeholder="Choose metrics to chart", className="mb-2")
-    right = [picker, html.Div(id=ids.RUN_CHARTS),
+    right = [picker, html.Div(id=ids.RUN_CHARTS), html.Div(id=ids.RUN_ARTIFACTS),
              dbc.Card(dbc.CardBody([html.Div("Notes", className="card-title-sm"), html.Div(id=ids.RUN_NOTES),
                                     *(_note_form(keys) if can_write else [])]), className="mt-3")]
     return html.Div([header, html.P(run["notes"], className="run-notes-text") if run["notes"] else None,

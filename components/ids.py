@@ -72,6 +72,12 @@ NOTE_METRIC = "note-metric"
 NOTE_STEP = "note-step"
 NOTE_SUBMIT = "note-submit"
 NOTE_ERROR = "note-error"
+RUN_TAGS = "run-tags"  # the tags card (and its editor, for editors)
+RUN_ARTIFACTS = "run-artifacts"  # artifact list with previews
+
+# Run page: chart options (x axis, log-y, smoothing)
+
+# Run page: artifacts and tag editing
 
 # API tokens page (/tokens)
 TOKENS_LIST = "tokens-list"
@@ -114,6 +120,10 @@ COMPARE_CURVES_NOTE = "compare-curves-note"
 COMPARE_SCATTER_PARAM = "compare-scatter-param"
 COMPARE_SCATTER = "compare-scatter"
 COMPARE_IMPORTANCE = "compare-importance"
+
+# Project page: settings and best metric
+
+# Run comparison: groups
 
 # Stored experiment comparison (/visualizations/<comparison_id>)
 VIZ_ID = "viz-id"
