@@ -36,7 +36,9 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
         return not_found("experiment")
     aggregates = parse_aggregates(query.get("agg"))
     defs = run_column_defs(columns, aggregates, parse_sort(query.get("sort")))
-    header = page_header(exp["name"], exp["description"] or None, [],
+    trends = [dbc.Button("Trends & cost", href=f"/experiments/{exp['id']}/trends", color="light", size="sm",
+                         className="border", id="exp-trends-link")]
+    header = page_header(exp["name"], exp["description"] or None, trends,
                          trail=[("Projects", "/projects"), (project["name"], f"/projects/{project['id']}"),
                                 (exp["name"], None)], badges=[status_badge(exp["status"])])
     hypothesis = html.Div([html.Span("Hypothesis ", className="fw-semibold"), exp["hypothesis"]],

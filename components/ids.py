@@ -74,6 +74,7 @@ NOTE_SUBMIT = "note-submit"
 NOTE_ERROR = "note-error"
 RUN_TAGS = "run-tags"  # the tags card (and its editor, for editors)
 RUN_ARTIFACTS = "run-artifacts"  # artifact list with previews
+RUN_COST = "run-cost"  # resource usage and cost card
 
 # Run page: chart options (x axis, log-y, smoothing)
 
@@ -124,6 +125,8 @@ COMPARE_IMPORTANCE = "compare-importance"
 # Project page: settings and best metric
 
 # Run comparison: groups
+
+# Trends pages and cost
 
 # Stored experiment comparison (/visualizations/<comparison_id>)
 VIZ_ID = "viz-id"
