@@ -148,3 +148,12 @@ def share_project(core: Core, actor: Actor, project_id: str, team_name: str, rol
         audit.record(session, actor, "project.share", "project", project.id, before,
                      {"team": team.name, "role": role})
     return {"project_id": project_id, "team": team_name, "role": role}
+
+
+def list_shares(core: Core, actor: Actor, project_id: str) -> list[dict]:
+    """The teams a project is shared with and their role, by team name (project editors and admins)."""
+    with core.sessions() as session:
+        project = require_project(session, actor, project_id, "editor")
+        rows = session.execute(select(Team.name, ProjectShare.role).join(Team, Team.id == ProjectShare.team_id)
+                               .where(ProjectShare.project_id == project.id).order_by(Team.name))
+        return [{"team": name, "role": role} for name, role in rows]
