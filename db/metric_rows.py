@@ -111,7 +111,7 @@ def page(session: Session, series_id: int, after: tuple[int, int] | None, limit:
 
 
 def buckets(session: Session, series_id: int, n: int) -> list[tuple]:
-    """(step_start, step_end, min, max, last, count) per bucket of equal step width, at most n buckets."""
+    """(step_start, step_end, min, max, last, count, ts of last) per bucket of equal step width, ≤ n buckets."""
     p = MetricPoint
     lo, hi = session.execute(select(func.min(p.step), func.max(p.step)).where(p.series_id == series_id)).one()
     if lo is None:
@@ -126,6 +126,7 @@ def buckets(session: Session, series_id: int, n: int) -> list[tuple]:
                     func.max(inner.c.finite).over(partition_by=inner.c.b).label("mx"),
                     func.min(inner.c.step).over(partition_by=inner.c.b).label("lo"),
                     func.count().over(partition_by=inner.c.b).label("cnt")).subquery()
-    stmt = (select(ranked.c.lo, ranked.c.step, ranked.c.mn, ranked.c.mx, ranked.c.value, ranked.c.cnt)
+    stmt = (select(ranked.c.lo, ranked.c.step, ranked.c.mn, ranked.c.mx, ranked.c.value, ranked.c.cnt,
+                   ranked.c.ts)
             .where(ranked.c.rn == 1).order_by(ranked.c.lo))
     return [tuple(r) for r in session.execute(stmt).all()]

@@ -36,7 +36,7 @@ SELECT :sid, :level, b, lo, hi, mn, mx, last_value, last_ts, cnt FROM (
 WHERE rn = 1
 """)
 
-Bucket = tuple[int, int, float, float, float, int]  # step_lo, step_hi, min, max, last, count
+Bucket = tuple[int, int, float, float, float, int, int]  # step_lo, step_hi, min, max, last, count, ts of last
 
 
 def refresh(session: Session, series_id: int) -> None:
@@ -71,7 +71,8 @@ def read(session: Session, series_id: int, n: int) -> list[Bucket]:
     span = hi - lo + 1
     level = next((k for k in range(LEVELS) if WIDTH ** (k + 1) * SPREAD * n >= span), LEVELS - 1)
     rows = session.execute(select(MetricRollup.step_lo, MetricRollup.step_hi, MetricRollup.min_value,
-                                  MetricRollup.max_value, MetricRollup.last_value, MetricRollup.count)
+                                  MetricRollup.max_value, MetricRollup.last_value, MetricRollup.count,
+                                  MetricRollup.last_ts)
                            .where(MetricRollup.series_id == series_id, MetricRollup.level == level)
                            .order_by(MetricRollup.bucket)).all()
     return merge(rows, lo, span, n)
@@ -85,16 +86,17 @@ def _pick(choose, a: float | None, b: float | None) -> float | None:  # noqa: AN
 
 
 def merge(rows: list, lo: int, span: int, n: int) -> list[Bucket]:
-    """Fold rows (ordered by step) into n equal step-width buckets, keeping min, max and the latest value."""
+    """Fold rows (ordered by step) into n equal step-width buckets, keeping min, max and the latest value with
+    its timestamp."""
     out: list[list] = []
     current = -1
-    for step_lo, step_hi, mn, mx, last, count in rows:
+    for step_lo, step_hi, mn, mx, last, count, last_ts in rows:
         index = min(n - 1, (step_lo - lo) * n // span)
         if index != current:
-            out.append([step_lo, step_hi, mn, mx, last, count])
+            out.append([step_lo, step_hi, mn, mx, last, count, last_ts])
             current = index
             continue
         acc = out[-1]
-        acc[1], acc[2], acc[3], acc[4], acc[5] = step_hi, _pick(min, acc[2], mn), _pick(max, acc[3], mx), last, \
-            acc[5] + count
+        acc[1], acc[2], acc[3], acc[4], acc[5], acc[6] = step_hi, _pick(min, acc[2], mn), _pick(max, acc[3], mx), \
+            last, acc[5] + count, last_ts
     return [tuple(b) for b in out]

@@ -176,7 +176,8 @@ def history(core: Core, actor: Actor, run_id: str, key: str, limit: int = 1000, 
 
 
 def downsampled(core: Core, actor: Actor, run_id: str, key: str, buckets: int = 1000) -> dict:
-    """≤ buckets rows of (step range, min, max, last) so spikes survive any history length."""
+    """≤ buckets rows of (step range, min, max, last, ts_last) so spikes survive any history length; ts_last is
+    the timestamp (ms) of the bucket's last point, for time-based x axes."""
     if not 1 <= buckets <= 10_000:
         raise Invalid("buckets must be between 1 and 10000", "buckets")
     with core.heavy_slots_or_busy(), core.sessions() as session, session.begin():
@@ -187,5 +188,5 @@ def downsampled(core: Core, actor: Actor, run_id: str, key: str, buckets: int = 
         else:
             rows = metric_rows.buckets(session, series.id, buckets) if series.count else []
     return {"key": key, "count": series.count, "buckets": [
-        {"step_start": lo, "step_end": hi, "min": number(mn), "max": number(mx), "last": number(last), "count": n}
-        for lo, hi, mn, mx, last, n in rows]}
+        {"step_start": lo, "step_end": hi, "min": number(mn), "max": number(mx), "last": number(last), "count": n,
+         "ts_last": ts} for lo, hi, mn, mx, last, n, ts in rows]}

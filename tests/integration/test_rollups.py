@@ -33,12 +33,34 @@ def test_long_series_keeps_spikes_and_extends_incrementally(core) -> None:
     assert buckets[-1]["last"] == values[-1][1] and buckets[-1]["step_end"] == n - 1
     spike = next(b for b in buckets if b["max"] == 42.0)
     assert spike["step_start"] <= 12_345 <= spike["step_end"]
+    assert all(b["ts_last"] == 1000 + b["step_end"] for b in buckets)  # each bucket's last point's own timestamp
 
     # more points arrive (and one out of order, below the rebuilt range): the chart follows
     metrics.log_points(core, actor, run_id, [metrics.Point("loss", 99.0, n + 10, 5), metrics.Point("loss", -99.0, 7, 9)])
     again = metrics.downsampled(core, actor, run_id, "loss", 500)["buckets"]
     assert max(b["max"] for b in again) == 99.0 and min(b["min"] for b in again) == -99.0
     assert again[-1]["last"] == 99.0 and sum(b["count"] for b in again) == n + 2
+    assert again[-1]["ts_last"] == 5 and again[0]["ts_last"] == 1000 + again[0]["step_end"]
+
+
+def test_bucket_time_is_the_last_points_timestamp_raw_rollup_and_api(core, client) -> None:  # noqa: ANN001
+    """ts_last is the timestamp of each bucket's last point, by step then timestamp, whichever path draws it."""
+    actor, run_id = _run_with(core, [(s, float(s)) for s in range(metrics.RAW_DOWNSAMPLE_LIMIT + 1)])
+    metrics.log_points(core, actor, run_id, [metrics.Point("short", 1.0, 0, 7_000),
+                                             metrics.Point("short", 2.0, 1, 9_000),
+                                             metrics.Point("short", 3.0, 1, 8_000),
+                                             metrics.Point("short", 4.0, 2, 500)])
+    short = metrics.downsampled(core, actor, run_id, "short", 2)["buckets"]
+    assert [(b["step_end"], b["last"], b["ts_last"]) for b in short] == [(1, 2.0, 9_000), (2, 4.0, 500)]
+    one = metrics.downsampled(core, actor, run_id, "short", 1)["buckets"]
+    assert [(b["last"], b["ts_last"]) for b in one] == [(4.0, 500)]
+    long = metrics.downsampled(core, actor, run_id, "loss", 50)["buckets"]
+    assert long[-1]["ts_last"] == 1000 + metrics.RAW_DOWNSAMPLE_LIMIT and len(long) <= 50
+    assert [b["ts_last"] for b in long] == [1000 + b["step_end"] for b in long]
+    token = client.post("/api/v1/auth/token", json={"username": "roll", "password": "password-123"}).get_json()
+    reply = client.get(f"/api/v1/runs/{run_id}/metrics/short?buckets=2",
+                       headers={"Authorization": f"Bearer {token['token']}"})
+    assert reply.status_code == 200 and [b["ts_last"] for b in reply.get_json()["buckets"]] == [9_000, 500]
 
 
 def test_nan_values_never_become_min_max_and_read_back_as_null(core, client) -> None:
