@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
 from db.models import MetricSeries, Param, Run, User, now_ms
+from live.cache import cached
 from services import gates, run_gates, validation
 from services.access import require_experiment
 from services.context import Actor, Core
@@ -69,10 +70,18 @@ def _valid_key(key: str) -> bool:
 
 def discover_columns(core: Core, actor: Actor, experiment_id: str) -> dict[str, list]:
     """The experiment's param keys (with whether every value is a number), metric keys, and whether it has
-    validation criteria (its run table then shows a Gate column)."""
+    validation criteria (its run table then shows a Gate column). The keys are cached per experiment version
+    (every write bumps it), so page loads and live ticks of many viewers share one scan."""
     with core.sessions() as session:
         exp = require_experiment(session, actor, experiment_id)
         gated = bool(run_gates.context(session, exp).criteria)
+    version = core.bus.version(f"exp:{experiment_id}")  # read before the scan: a write meanwhile moves past it
+    keys = cached(core.cache, f"run-table-columns:{experiment_id}:{version}", lambda: _scan_keys(core, experiment_id))
+    return {**keys, "gated": gated}
+
+
+def _scan_keys(core: Core, experiment_id: str) -> dict[str, list]:
+    with core.sessions() as session:
         runs = _live_runs(experiment_id)
         params = session.execute(
             select(Param.key, func.count(), func.count(Param.value_num)).where(Param.run_pk.in_(runs))
@@ -80,8 +89,7 @@ def discover_columns(core: Core, actor: Actor, experiment_id: str) -> dict[str, 
         metrics = session.execute(
             select(MetricSeries.key).where(MetricSeries.run_pk.in_(runs)).distinct()
             .order_by(MetricSeries.key).limit(MAX_DISCOVERED)).scalars()
-        return {"params": [{"key": k, "numeric": n == nums} for k, n, nums in params], "metrics": list(metrics),
-                "gated": gated}
+        return {"params": [{"key": k, "numeric": n == nums} for k, n, nums in params], "metrics": list(metrics)}
 
 
 def _live_runs(experiment_id: str) -> Select:
