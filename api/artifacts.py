@@ -16,6 +16,13 @@ from services import artifacts
 from services.errors import Invalid
 
 
+# ?inline=1 serves these as themselves (the run page's image previews); anything else stays a download.
+INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml"}
+# An SVG opened on its own must not run script in this origin.
+INLINE_HEADERS = {"X-Content-Type-Options": "nosniff",
+                  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox"}
+
+
 class ArtifactUpload(BaseModel):
     file: FileStorage
     name: str | None = Field(None, max_length=500, description="defaults to the uploaded file's name")
@@ -60,11 +67,13 @@ def blueprint() -> APIBlueprint:
 
     @bp.get("/runs/<run_id>/artifacts/<artifact_id>/content", tags=[tag], responses={200: None})
     def download_artifact(path: ArtifactPath):  # noqa: ANN202
-        """Stream the stored bytes (permission-checked)."""
+        """Stream the stored bytes (permission-checked); `?inline=1` shows an image in the browser instead."""
         info, chunks = artifacts.open_artifact(core(), actor(), path.run_id, path.artifact_id)
         filename = info["name"].rsplit("/", 1)[-1]
         mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        headers = {"Content-Disposition": _disposition(filename), "X-Content-SHA256": info["sha256"]}
+        inline = request.args.get("inline") == "1" and mime in INLINE_TYPES
+        headers = {"Content-Disposition": _disposition(filename, inline), "X-Content-SHA256": info["sha256"],
+                   **(INLINE_HEADERS if inline else {})}
         if info["size_bytes"] is not None:
             headers["Content-Length"] = str(info["size_bytes"])
         return Response(stream_with_context(chunks), mimetype=mime, headers=headers)
@@ -72,10 +81,11 @@ def blueprint() -> APIBlueprint:
     return bp
 
 
-def _disposition(filename: str) -> str:
+def _disposition(filename: str, inline: bool = False) -> str:
     """RFC 6266: an ASCII fallback plus the exact UTF-8 name, so quotes and non-Latin names survive any server."""
     fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename) or "download"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _upload(run_id: str, form: ArtifactUpload | None = None) -> Response:

@@ -102,3 +102,28 @@ def test_awkward_names_download_with_their_exact_name(admin) -> None:
         response = admin.post(url, json={"name": name, "path": "s3://b/x"})
         assert response.status_code == 400 and response.get_json()["error"]["field"] == "name"
     assert ok(admin.get(url))["total"] == 3
+
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def test_inline_serves_images_as_themselves_and_everything_else_as_a_download(admin) -> None:
+    rid = seed(admin)["run_id"]
+    url = f"/api/v1/runs/{rid}/artifacts"
+    image = ok(_upload(admin, url, PNG, "plot.png", type="image"), 201)
+    svg = ok(_upload(admin, url, b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+                     "diagram.svg", type="image"), 201)
+    page = ok(_upload(admin, url, b"<script>alert(1)</script>", "report.html", type="text"), 201)
+    shown = admin.get(f"{image['download_url']}?inline=1")
+    assert shown.status_code == 200 and shown.get_data() == PNG and shown.mimetype == "image/png"
+    assert shown.headers["Content-Disposition"].startswith('inline; filename="plot.png"')
+    assert shown.headers["X-Content-Type-Options"] == "nosniff"
+    plain = admin.get(image["download_url"])
+    assert plain.headers["Content-Disposition"].startswith("attachment;") and plain.get_data() == PNG
+    drawn = admin.get(f"{svg['download_url']}?inline=1")
+    assert drawn.mimetype == "image/svg+xml" and drawn.headers["Content-Disposition"].startswith("inline;")
+    assert "sandbox" in drawn.headers["Content-Security-Policy"]  # its script never runs in this origin
+    html_file = admin.get(f"{page['download_url']}?inline=1")
+    assert html_file.status_code == 200 and html_file.headers["Content-Disposition"].startswith("attachment;")
+    assert "Content-Security-Policy" not in html_file.headers
