@@ -1,13 +1,16 @@
 """Run page: summary and metadata, live metric charts (server-side downsampling), notes and annotations."""
 from __future__ import annotations
 
+from datetime import datetime
+from urllib.parse import urlencode
+
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import actor, core
 from components import ids
-from components.charts import metric_figure
+from components.charts import ChartView, chart_options, make_view, metric_figure, parse_view, view_query
 from components.common import error_alert, not_found, page_header, status_badge
 from components.run_detail import kv_card, metric_table, run_links
 from components.url_state import parse_list
@@ -48,7 +51,8 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
                                                               if run["git_commit"] else {})}, "Not recorded.")]
     picker = dcc.Dropdown(id=ids.RUN_METRIC_KEYS, options=keys, value=chosen, multi=True,
                           placeholder="Choose metrics to chart", className="mb-2")
-    right = [picker, html.Div(id=ids.RUN_CHARTS), html.Div(id=ids.RUN_ARTIFACTS),
+    right = [picker, chart_options(parse_view(query)), dcc.Store(id=ids.RUN_START_MS, data=_ms(run["start_time"])),
+             html.Div(id=ids.RUN_CHARTS), html.Div(id=ids.RUN_ARTIFACTS),
              dbc.Card(dbc.CardBody([html.Div("Notes", className="card-title-sm"), html.Div(id=ids.RUN_NOTES),
                                     *(_note_form(keys) if can_write else [])]), className="mt-3")]
     return html.Div([header, html.P(run["notes"], className="run-notes-text") if run["notes"] else None,
@@ -56,6 +60,13 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
                      dcc.Store(id=ids.RUN_SEEN, data=version), dcc.Store(id=ids.RUN_VERSION, data=version),
                      dcc.Interval(id=ids.RUN_TICK, interval=REFRESH_MS,
                                   disabled=not core().settings.enable_real_time_plots)])
+
+
+def _ms(iso: str | None) -> int | None:
+    """The API's ISO time ("…Z") back to epoch milliseconds: the origin of the relative-time axis."""
+    if not iso:
+        return None
+    return round(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def _subtitle(run: dict) -> str:
@@ -116,13 +127,17 @@ def poll_version(_tick: int | None, run_id: str, known: int | None) -> int:
     return version
 
 
-def render(keys: list | None, _version: int | None, run_id: str, seen: int | None) -> tuple:
-    """Dash entry point: redraw when the metric choice or the run's version changes."""
-    return refresh_run(keys, run_id, seen)
+def render(keys: list | None, x_axis: str | None, log_y: bool | None, smooth: float | None,
+           per_row: str | None, _version: int | None, run_id: str, seen: int | None,
+           start_ms: int | None) -> tuple:
+    """Dash entry point: redraw when the metric choice, a chart option or the run's version changes."""
+    return refresh_run(keys, run_id, seen, view=make_view(x_axis, log_y, smooth, per_row), start_ms=start_ms)
 
 
-def refresh_run(keys: list | None, run_id: str, seen: int | None, only_if_moved: bool = False) -> tuple:
+def refresh_run(keys: list | None, run_id: str, seen: int | None, only_if_moved: bool = False,
+                view: ChartView | None = None, start_ms: int | None = None) -> tuple:
     """Charts, summary table, notes, the version they show and the address-bar query."""
+    view = view or ChartView()
     version = core().bus.version(scope(run_id))
     if only_if_moved and version == seen:
         raise PreventUpdate
@@ -130,18 +145,19 @@ def refresh_run(keys: list | None, run_id: str, seen: int | None, only_if_moved:
     try:
         summary = metrics.summaries(core(), who, run_id)
         items = notes.list_notes(core(), who, run_id)
-        charts = [_chart(run_id, key, items) for key in (keys or [])[:MAX_CHARTS]]
+        charts = [_chart(run_id, key, items, view, start_ms) for key in (keys or [])[:MAX_CHARTS]]
     except NotFound:
         raise PreventUpdate from None
     default = sorted(s["key"] for s in summary)[:DEFAULT_CHARTS]
-    search = "" if list(keys or []) == default else "?metrics=" + ",".join(keys or [])
-    grid = dbc.Row([dbc.Col(c, md=6, className="mb-3") for c in charts]) if charts \
+    query = ([] if list(keys or []) == default else [("metrics", ",".join(keys or []))]) + view_query(view)
+    search = "?" + urlencode(query, safe=",") if query else ""
+    grid = dbc.Row([dbc.Col(c, md=12 // view.per_row, className="mb-3") for c in charts]) if charts \
         else html.P("Choose metrics above to chart them." if summary else "No metrics logged yet.",
                     className="text-secondary")
     return grid, metric_table(summary), notes_list(items), version, search
 
 
-def _chart(run_id: str, key: str, items: list[dict]) -> html.Div:
+def _chart(run_id: str, key: str, items: list[dict], view: ChartView, start_ms: int | None) -> html.Div:
     try:
         series = metrics.downsampled(core(), actor(), run_id, key, buckets=BUCKETS)
     except NotFound:
@@ -149,7 +165,7 @@ def _chart(run_id: str, key: str, items: list[dict]) -> html.Div:
     except ServiceError as exc:  # busy: too many charts being drawn at once
         return html.Div(f"{key}: {exc.message}", className="text-warning small")
     anchored = [n for n in items if n["metric_key"] == key]
-    return dcc.Graph(figure=metric_figure(series, anchored), config={"displaylogo": False, "responsive": True},
+    return dcc.Graph(figure=metric_figure(series, anchored, view, start_ms), config={"displaylogo": False, "responsive": True},
                      className="metric-chart", id={"type": "metric-chart", "key": key})
 
 
@@ -170,8 +186,9 @@ def register(app: Dash) -> None:
                  State(ids.RUN_QUERY, "data"))(load_run)
     app.callback(Output(ids.RUN_CHARTS, "children"), Output(ids.RUN_METRIC_TABLE, "children"),
                  Output(ids.RUN_NOTES, "children"), Output(ids.RUN_SEEN, "data"), Output(ids.RUN_URL, "search"),
-                 Input(ids.RUN_METRIC_KEYS, "value"), Input(ids.RUN_VERSION, "data"),
-                 State(ids.RUN_ID, "data"), State(ids.RUN_SEEN, "data"))(render)
+                 Input(ids.RUN_METRIC_KEYS, "value"), Input(ids.RUN_X_AXIS, "value"), Input(ids.RUN_LOG_Y, "value"),
+                 Input(ids.RUN_SMOOTH, "value"), Input(ids.RUN_PER_ROW, "value"), Input(ids.RUN_VERSION, "data"),
+                 State(ids.RUN_ID, "data"), State(ids.RUN_SEEN, "data"), State(ids.RUN_START_MS, "data"))(render)
     app.callback(Output(ids.RUN_VERSION, "data"), Input(ids.RUN_TICK, "n_intervals"),
                  State(ids.RUN_ID, "data"), State(ids.RUN_VERSION, "data"))(poll_version)
     app.callback(Output(ids.NOTE_ERROR, "children"), Output(ids.NOTE_BODY, "value"),

@@ -139,6 +139,30 @@ def test_run_page_charts_follow_the_version(backend: Any, core: Any, seed: Seed)
     assert "look at step 10" in text(notes) and default_search == ""
 
 
+def test_run_page_chart_options_come_from_the_url_and_go_back_to_it(backend: Any, core: Any, seed: Seed) -> None:
+    run_id = seed.run_ids[0]
+    with signed_in(backend, seed.alice):
+        page = run.load_run(run_id, {"metrics": "loss", "x": "wall", "logy": "1", "smooth": "0.6", "cols": "1"})
+        assert find(page, ids.RUN_X_AXIS).value == "wall" and find(page, ids.RUN_LOG_Y).value is True
+        assert find(page, ids.RUN_SMOOTH).value == 0.6 and find(page, ids.RUN_PER_ROW).value == "1"
+        start = find(page, ids.RUN_START_MS).data
+        assert start == 1_700_000_000_000
+        seen = find(page, ids.RUN_SEEN).data
+        charts, _, _, _, search = run.render(["loss"], "relative", True, 0.6, "1", seen, run_id, seen, start)
+        assert search == "?metrics=loss&x=relative&logy=1&smooth=0.6&cols=1"
+        column = charts.children[0]
+        figure = column.children.figure
+        assert column.md == 12 and figure.layout.yaxis.type == "log"
+        assert figure.layout.xaxis.title.text.startswith("time since start (s)")
+        assert list(figure.data[-1].x) == pytest.approx([0, 0.001, 0.002, 0.003, 0.004])  # logged 1 ms apart
+        assert len(figure.data) == 2 and "smoothed" in figure.data[-1].hovertext[0]  # faint raw line behind
+        _, _, _, _, bad = run.render(["accuracy", "loss"], "sideways", None, "lots", "9", seen, run_id, seen, start)
+        _, _, _, _, default = run.render(["accuracy", "loss"], "step", False, 0, "2", seen, run_id, seen, start)
+        assert bad == default == ""
+        plain = run.load_run(run_id, {"x": "nonsense", "smooth": "-3"})
+        assert find(plain, ids.RUN_X_AXIS).value == "step" and find(plain, ids.RUN_SMOOTH).value == 0.0
+
+
 def test_run_page_tick_is_cheap_when_nothing_moved(backend: Any, core: Any, seed: Seed) -> None:
     run_id = seed.run_ids[1]
     with signed_in(backend, seed.alice):
