@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import compare, experiment, navbar, project, projects, run, safety, teams, tokens, visualization
+from callbacks import (compare, experiment, navbar, project, projects, run, run_artifacts, run_tags, safety, teams,
+                       tokens, visualization)
 
 
 def register_all(app: dash.Dash) -> None:
     """Attach every page's callbacks to this app."""
-    for module in (navbar, projects, project, experiment, run, safety, tokens, teams, compare, visualization):
+    for module in (navbar, projects, project, experiment, run, safety, tokens, teams, compare, visualization,
+                   run_artifacts, run_tags):
         module.register(app)

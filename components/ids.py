@@ -85,6 +85,23 @@ RUN_PER_ROW = "run-per-row"  # 1 or 2 charts per row
 RUN_START_MS = "run-start-ms"  # the run's start (ms), the origin of relative time
 
 # Run page: artifacts and tag editing
+ART_PANEL = "art-panel"  # the artifacts card (rendered once into RUN_ARTIFACTS)
+ART_LIST = "art-list"
+ART_LIMIT = "art-limit"  # how many artifacts the list shows (grows by "Show more")
+ART_MORE = "art-more"
+ART_PICK = "art-pick"  # pattern-matching: {"type": ART_PICK, "id": artifact_id}
+ART_SELECTED = "art-selected"  # the previewed artifact id (mirrored in the address bar's #artifact=…)
+ART_PREVIEW = "art-preview"
+TAG_VIEW = "tag-view"  # the read-only tags card
+TAG_EDIT = "tag-edit"
+TAG_EDITOR = "tag-editor"
+TAG_VALUE = "tag-value"  # pattern-matching: {"type": TAG_VALUE, "key": tag_key}
+TAG_REMOVE = "tag-remove"  # pattern-matching: {"type": TAG_REMOVE, "key": tag_key}
+TAG_NEW_KEY = "tag-new-key"
+TAG_NEW_VALUE = "tag-new-value"
+TAG_SAVE = "tag-save"
+TAG_CANCEL = "tag-cancel"
+TAG_MESSAGE = "tag-message"
 
 # API tokens page (/tokens)
 TOKENS_LIST = "tokens-list"
