@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import (compare, experiment, navbar, project, projects, run, run_artifacts, run_tags, safety, teams,
-                       tokens, visualization)
+from callbacks import (compare, experiment, navbar, project, project_settings, projects, run, run_artifacts, run_tags,
+                       safety, teams, tokens, visualization)
 
 
 def register_all(app: dash.Dash) -> None:
     """Attach every page's callbacks to this app."""
-    for module in (navbar, projects, project, experiment, run, safety, tokens, teams, compare, visualization,
-                   run_artifacts, run_tags):
+    for module in (navbar, projects, project, project_settings, experiment, run, safety, tokens, teams, compare,
+                   visualization, run_artifacts, run_tags):
         module.register(app)

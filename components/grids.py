@@ -45,18 +45,52 @@ def projects_grid(rows: list[dict]) -> dag.AgGrid:
                       className="ag-theme-quartz et-grid", style={"height": None})
 
 
-def experiments_grid(rows: list[dict]) -> dag.AgGrid:
-    columns = [_link("name", "Experiment", "/experiments/", flex=2, minWidth=200),
-               {"field": "status", "headerName": "Status", "cellRenderer": "StatusBadge", "width": 120},
-               {"field": "hypothesis", "headerName": "Hypothesis", "flex": 3, "minWidth": 220,
-                "tooltipField": "hypothesis"},
-               {"field": "run_count", "headerName": "Runs", "type": "numericColumn", "width": 100},
-               {"field": "last_activity", "headerName": "Last activity", "valueFormatter": TIME, "width": 170,
-                "sort": "desc"},
-               {"field": "created_at", "headerName": "Created", "valueFormatter": TIME, "width": 170}]
-    return dag.AgGrid(id=ids.PROJECT_GRID, rowData=rows, columnDefs=columns, getRowId="params.data.id",
-                      defaultColDef={"sortable": True, "resizable": True}, dashGridOptions=LIST_GRID_OPTIONS,
-                      className="ag-theme-quartz et-grid", style={"height": None})
+def best_columns(metric: str | None, mode: str | None) -> list[dict]:
+    """"best <metric>" (the best run's last value, its run in the tooltip) and that run, linked."""
+    if not metric:
+        return []
+    direction = "highest" if mode == "max" else "lowest"
+    return [{"field": "best_value", "headerName": f"best {metric}", "type": "numericColumn", "width": 150,
+             "valueFormatter": {"function": "etNumber(params.value)"}, "tooltipField": "best_run_name",
+             "headerTooltip": f"The {direction} last logged {metric} among the experiment's runs"},
+            {"field": "best_run", "headerName": "Best run", "cellRenderer": "markdown", "width": 150,
+             "tooltipField": "best_run_name", "sortable": False}]
+
+
+def experiment_rows(rows: list[dict], best: dict[str, dict]) -> list[dict]:
+    """Grid rows: each experiment with its best run's value and a link to that run; last activity falls back to
+    the experiment's own last change when it has no runs."""
+    out = []
+    for row in rows:
+        hit = best.get(row["id"]) or {}
+        name = hit.get("run_name") or (hit.get("run_id") or "")[:8]
+        link = f"[{name.replace('[', '(').replace(']', ')')}](/runs/{hit['run_id']})" if hit else ""
+        out.append({**row, "last_activity": row.get("last_activity") or row.get("updated_at"),
+                    "best_value": hit.get("value"), "best_run": link, "best_run_name": name or None})
+    return out
+
+
+def experiments_grid(rows: list[dict], metric: str | None = None, mode: str | None = None) -> dag.AgGrid:
+    """Experiments with checkboxes (pick some to compare), best value of the chosen metric, last activity."""
+    options = {**LIST_GRID_OPTIONS, "tooltipShowDelay": 300,
+               "rowSelection": {"mode": "multiRow", "checkboxes": True, "headerCheckbox": False,
+                                "enableClickSelection": False},
+               "selectionColumnDef": {"width": 48, "pinned": "left"}}
+    return dag.AgGrid(id=ids.PROJECT_GRID, rowData=rows, columnDefs=experiment_column_defs(metric, mode),
+                      getRowId="params.data.id", defaultColDef={"sortable": True, "resizable": True},
+                      dashGridOptions=options, className="ag-theme-quartz et-grid", style={"height": None})
+
+
+def experiment_column_defs(metric: str | None, mode: str | None) -> list[dict]:
+    return [_link("name", "Experiment", "/experiments/", flex=2, minWidth=180),
+            {"field": "status", "headerName": "Status", "cellRenderer": "StatusBadge", "width": 110},
+            {"field": "hypothesis", "headerName": "Hypothesis", "flex": 3, "minWidth": 200,
+             "tooltipField": "hypothesis"},
+            {"field": "run_count", "headerName": "Runs", "type": "numericColumn", "width": 90},
+            *best_columns(metric, mode),
+            {"field": "last_activity", "headerName": "Last activity", "valueFormatter": TIME, "width": 160,
+             "sort": "desc"},
+            {"field": "created_at", "headerName": "Created", "valueFormatter": TIME, "width": 160}]
 
 
 def run_column_defs(columns: dict, aggregates: list[str], sort: list[tuple[str, str]]) -> list[dict]:

@@ -146,6 +146,30 @@ COMPARE_SCATTER = "compare-scatter"
 COMPARE_IMPORTANCE = "compare-importance"
 
 # Project page: settings and best metric
+PROJECT_QUERY = "project-query"
+PROJECT_URL = "project-url"  # keeps the chosen metric and mode in the address bar (refresh=False)
+PROJECT_HEADER = "project-header"
+PROJECT_TRENDS_LINK = "project-trends-link"
+PROJECT_METRIC = "project-metric"
+PROJECT_MODE = "project-mode"
+PROJECT_SELECTION = "project-selection"
+PROJECT_COMPARE_METRICS = "project-compare-metrics"
+PROJECT_COMPARE = "project-compare"
+PROJECT_COMPARE_ERROR = "project-compare-error"
+PROJECT_SETTINGS_OPEN = "project-settings-open"
+PROJECT_SETTINGS_MODAL = "project-settings-modal"
+PROJECT_SETTINGS_CLOSE = "project-settings-close"
+PROJECT_SETTINGS_DESCRIPTION = "project-settings-description"
+PROJECT_SETTINGS_TAGS = "project-settings-tags"
+PROJECT_SETTINGS_SAVE = "project-settings-save"
+PROJECT_SETTINGS_ERROR = "project-settings-error"
+PROJECT_SHARES = "project-shares"
+PROJECT_SHARE_TEAM = "project-share-team"
+PROJECT_SHARE_NEW_ROLE = "project-share-new-role"
+PROJECT_SHARE_ADD = "project-share-add"
+PROJECT_SHARE_MESSAGE = "project-share-message"
+PROJECT_SHARE_ROLE = "project-share-role"  # pattern-matching: {"type": ..., "team": team_name}
+PROJECT_SHARE_REMOVE = "project-share-remove"  # {"type": ..., "team": team_name}
 
 # Run comparison: groups
 
