@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import (compare, experiment, navbar, project, project_settings, projects, run, run_artifacts, run_tags,
-                       safety, teams, tokens, visualization)
+from callbacks import (compare, cost, experiment, navbar, project, project_settings, projects, run, run_artifacts,
+                       run_tags, safety, teams, tokens, trends, visualization)
 
 
 def register_all(app: dash.Dash) -> None:
     """Attach every page's callbacks to this app."""
     for module in (navbar, projects, project, project_settings, experiment, run, safety, tokens, teams, compare,
-                   visualization, run_artifacts, run_tags):
+                   visualization, run_artifacts, run_tags, trends, cost):
         module.register(app)

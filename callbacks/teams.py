@@ -1,10 +1,11 @@
-"""Teams page: teams and members; team admins add, change and remove members; site admins create teams."""
+"""Teams page: teams, members and usage & cost; team admins manage members and rates; site admins create teams."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks import cost
 from callbacks.common import actor, core
 from components import ids
 from components.common import error_alert
@@ -23,11 +24,14 @@ def list_teams(_refresh: int | None) -> tuple:
     if not teams:
         return html.P("You are not in any team yet. Ask a team admin to add you.", className="text-secondary"), \
             create_style
-    return html.Div([_team_card(t, who.is_admin or who.team_roles.get(t["id"]) == "admin") for t in teams]), \
-        create_style
+    cards = []
+    for t in teams:
+        manage = who.is_admin or who.team_roles.get(t["id"]) == "admin"
+        cards.append(_team_card(t, manage, cost.team_section(who, t["name"], manage)))
+    return html.Div(cards), create_style
 
 
-def _team_card(team: dict, manage: bool) -> dbc.Card:
+def _team_card(team: dict, manage: bool, usage: html.Div | None = None) -> dbc.Card:
     rows = [html.Tr([html.Td(m["username"]), html.Td(m["role"]),
                      html.Td(dbc.Button("Remove", id={"type": ids.TEAM_MEMBER_REMOVE, "team": team["name"],
                                                       "user": m["username"]}, color="link", size="sm",
@@ -44,6 +48,8 @@ def _team_card(team: dict, manage: bool) -> dbc.Card:
                          value="editor", clearable=False, style={"width": "130px"}),
             dbc.Button("Add or change", id={"type": ids.TEAM_MEMBER_SAVE, "team": team["name"]}, size="sm",
                        color="primary")], className="d-flex gap-2 align-items-center"))
+    if usage is not None:
+        body.append(usage)
     return dbc.Card(dbc.CardBody(body), className="mb-3", id=f"team-{team['name']}")
 
 

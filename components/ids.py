@@ -174,6 +174,32 @@ PROJECT_SHARE_REMOVE = "project-share-remove"  # {"type": ..., "team": team_name
 # Run comparison: groups
 
 # Trends pages and cost
+TRENDS_PROJECT_ID = "trends-project-id"  # /projects/<id>/trends
+TRENDS_QUERY = "trends-query"
+TRENDS_URL = "trends-url"  # keeps metric and mode in the address bar (refresh=False)
+TRENDS_CONTENT = "trends-content"
+TRENDS_METRIC = "trends-metric"
+TRENDS_MODE = "trends-mode"
+TRENDS_BEST_GRAPH = "trends-best-graph"  # the container: the chart or its empty state
+TRENDS_BEST_CHART = "trends-best-chart"
+TRENDS_OUTCOMES_GRAPH = "trends-outcomes-graph"
+TRENDS_DURATIONS_GRAPH = "trends-durations-graph"
+TRENDS_USAGE = "trends-usage"
+EXP_TRENDS_ID = "exp-trends-id"  # /experiments/<id>/trends
+EXP_TRENDS_QUERY = "exp-trends-query"
+EXP_TRENDS_URL = "exp-trends-url"
+EXP_TRENDS_CONTENT = "exp-trends-content"
+EXP_TRENDS_METRIC = "exp-trends-metric"
+EXP_TRENDS_SUMMARY = "exp-trends-summary"  # last or best value per run
+EXP_TRENDS_MODE = "exp-trends-mode"
+EXP_TRENDS_RUNS_GRAPH = "exp-trends-runs-graph"  # the container: the chart or its empty state
+EXP_TRENDS_RUNS_CHART = "exp-trends-runs-chart"
+EXP_TRENDS_DURATIONS_GRAPH = "exp-trends-durations-graph"
+EXP_TRENDS_USAGE = "exp-trends-usage"
+RUN_COST_CARD = "run-cost-card"
+TEAM_USAGE = "team-usage"  # pattern-matching: {"type": ..., "team": team_name}
+TEAM_RATE = "team-rate"  # {"type": ..., "team": team_name, "rate": cpu_per_hour | gpu_per_hour | memory_per_gb_hour}
+TEAM_RATES_SAVE = "team-rates-save"  # {"type": ..., "team": team_name}
 
 # Stored experiment comparison (/visualizations/<comparison_id>)
 VIZ_ID = "viz-id"
