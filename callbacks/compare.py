@@ -1,4 +1,4 @@
-"""Run comparison page: load the runs once, then tables, brushing, curves, scatter and importance; state in the URL."""
+"""Run comparison page: load the runs once, then tables, groups, brushing, curves, scatter and importance; URL state."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -9,19 +9,21 @@ from dash.exceptions import PreventUpdate
 
 from callbacks.common import actor, core
 from components import compare as view
-from components import ids
+from components import groups as group_view
+from components import ids, parcoords
 from components.common import not_found, page_header
 from components.url_state import parse_list
-from services import compare_runs, metrics
+from services import compare_runs, groups, metrics
 from services.errors import NotFound, ServiceError
 
 CURVE_BUCKETS = 1000
+MAX_GROUPED_RUNS = 100  # runs read for group mean curves (one downsampled read each)
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 EMPTY = "No runs selected: select runs in an experiment's run table and press Compare."
 
 
 def load_compare(query: dict | None) -> html.Div:
-    """The whole page for ?runs=…&baseline=…&metrics=…&diff=0; runs are read once into a store."""
+    """The whole page for ?runs=…&baseline=…&metrics=…&diff=0&group=…&brush=…; runs are read once into a store."""
     query = query or {}
     wanted = parse_list(query.get("runs"), limit=None)
     if not wanted:
@@ -33,9 +35,10 @@ def load_compare(query: dict | None) -> html.Div:
     keys = view.metric_keys(runs)
     metric = next((k for k in parse_list(query.get("metrics")) if k in keys), keys[0] if keys else None)
     baseline = query.get("baseline") if query.get("baseline") in {r["id"] for r in runs} else runs[0]["id"]
-    return html.Div([_header(runs), _missing(loaded["missing"]), _controls(runs, baseline, metric, query),
-                     *_sections(runs, metric),
-                     dcc.Store(id=ids.COMPARE_DATA, data=runs), dcc.Store(id=ids.COMPARE_BRUSH, data={})])
+    brush = parcoords.decode_brush(runs, query.get("brush"))
+    return html.Div([_header(runs), view.run_chips(runs), _missing(loaded["missing"]),
+                     _controls(runs, baseline, metric, query), *_sections(runs, metric, brush),
+                     dcc.Store(id=ids.COMPARE_DATA, data=runs), dcc.Store(id=ids.COMPARE_BRUSH, data=brush)])
 
 
 def _header(runs: list[dict]) -> html.Div:
@@ -60,14 +63,20 @@ def _missing(missing: list[str]) -> dbc.Alert | None:
 
 def _controls(runs: list[dict], baseline: str, metric: str | None, query: dict) -> dbc.Row:
     options = [{"label": f"{view.run_label(r)} · {r['experiment_name']}", "value": r["id"]} for r in runs]
+    keys = groups.key_options(runs)
+    group = groups.parse_key(query.get("group"))
     return dbc.Row([
         dbc.Col([dbc.Label("Baseline run", className="small mb-0"),
-                 dcc.Dropdown(id=ids.COMPARE_BASELINE, options=options, value=baseline, clearable=False)], md=4),
+                 dcc.Dropdown(id=ids.COMPARE_BASELINE, options=options, value=baseline, clearable=False)], md=3),
         dbc.Col([dbc.Label("Metric (curves, scatter, importance)", className="small mb-0"),
                  dcc.Dropdown(id=ids.COMPARE_METRIC, options=view.metric_keys(runs), value=metric,
-                              clearable=False, placeholder="No metrics")], md=4),
+                              clearable=False, placeholder="No metrics")], md=3),
+        dbc.Col([dbc.Label("Group by (param or tag)", className="small mb-0"),
+                 dcc.Dropdown(id=ids.COMPARE_GROUP, options=[{"label": f"{k.kind}: {k.name}", "value": k.text}
+                                                             for k in keys],
+                              value=group.text if group in keys else None, placeholder="No grouping")], md=3),
         dbc.Col(dbc.Switch(id=ids.COMPARE_DIFF_ONLY, label="Differences only", value=query.get("diff") != "0"),
-                md=4, className="d-flex align-items-end")], className="mb-3 g-3 compare-controls")
+                md=3, className="d-flex align-items-end")], className="mb-3 g-3 compare-controls")
 
 
 def _card(title: str, body: list, extra: list | None = None) -> dbc.Card:
@@ -80,17 +89,16 @@ def _graph(graph_id: str, figure: object = None) -> dcc.Graph:
     return dcc.Graph(id=graph_id, figure=figure or {}, config=GRAPH_CONFIG)
 
 
-def _sections(runs: list[dict], metric: str | None) -> list:
+def _sections(runs: list[dict], metric: str | None, brush: dict) -> list:
     params = view.param_keys(runs)
     numeric = view.numeric_params(runs)
     return [
         _card("Parallel coordinates", [html.Div("Drag along an axis to narrow the runs below; click an axis "
                                                 "outside its range to clear it.", className="small text-secondary"),
-                                       _graph(ids.COMPARE_PARCOORDS, view.parcoords_figure(runs, metric))]),
+                                       _graph(ids.COMPARE_PARCOORDS, parcoords.parcoords_figure(runs, metric, brush))]),
         html.Div(id=ids.COMPARE_SELECTION, className="small mb-2"),
         _card("Parameters", [html.Div(id=ids.COMPARE_PARAMS)]),
-        _card("Metric summaries", [html.Div("Each value with its difference to the baseline run.",
-                                            className="small text-secondary mb-1"), html.Div(id=ids.COMPARE_METRICS)]),
+        _card("Metric summaries", [html.Div(id=ids.COMPARE_METRICS)]),
         _card("Metric curves", [html.Div(id=ids.COMPARE_CURVES_NOTE, className="small text-secondary"),
                                 _graph(ids.COMPARE_CURVES)]),
         dbc.Row([dbc.Col(_card("Parameter vs metric", [
@@ -100,48 +108,86 @@ def _sections(runs: list[dict], metric: str | None) -> list:
                  dbc.Col(_card("Parameter importance", [_graph(ids.COMPARE_IMPORTANCE)]), lg=6)])]
 
 
-def update_tables(runs: list | None, brush: dict | None, diff_only: bool | None, baseline: str | None) -> tuple:
-    """Params and metric tables for the runs inside the parcoords brush; the baseline stays the reference."""
+def update_tables(runs: list | None, brush: dict | None, diff_only: bool | None, baseline: str | None,
+                  group: str | None = None) -> tuple:
+    """Params and metric tables for the runs inside the parcoords brush; the baseline stays the reference.
+    Grouped, the metric table is one row per group of the brushed runs with "mean ± std (n)" cells."""
     if not runs:
         raise PreventUpdate
-    shown = view.brushed(runs, brush)
+    shown = parcoords.brushed(runs, brush)
     base = next((r for r in runs if r["id"] == baseline), None)
     label = "" if len(shown) == len(runs) else \
         dbc.Badge(f"Brushed: {len(shown)} of {len(runs)} runs shown", color="info", className="brush-badge")
     if not shown:
         empty = view.empty_state("No run lies inside every brushed range; widen or clear a range on the chart.")
         return empty, empty, label
-    return view.params_table(shown, bool(diff_only)), view.metrics_table(shown, base), label
+    return view.params_table(shown, bool(diff_only)), _metric_summaries(shown, base, groups.parse_key(group)), label
+
+
+def _metric_summaries(shown: list[dict], base: dict | None, key: groups.GroupKey | None) -> html.Div:
+    if key is None:
+        return html.Div([html.Div("Each value with its difference to the baseline run.",
+                                  className="small text-secondary mb-1"), view.metrics_table(shown, base)])
+    keys = view.metric_keys(shown)
+    summaries = groups.summarize(groups.partition(shown, key), keys, view.AGGS)
+    return group_view.group_table(key.kind, key.name, summaries, keys)
 
 
 def update_brush(restyle: list | None, current: dict | None) -> dict:
-    merged = view.merge_constraints(current, restyle)
+    merged = parcoords.merge_constraints(current, restyle)
     if merged == (current or {}):
         raise PreventUpdate
     return merged
 
 
-def update_curves(metric: str | None, runs: list | None) -> tuple:
-    """Overlaid curves (≤ 20 runs, each downsampled to ≤ 1000 buckets) and the importance bars."""
+def update_curves(metric: str | None, runs: list | None, group: str | None = None) -> tuple:
+    """Overlaid curves (≤ 20 runs, each downsampled to ≤ 1000 buckets), or group means with a 95% CI band, and
+    the importance bars."""
     if not runs:
         raise PreventUpdate
     if not metric:
         return {}, "No metrics logged yet.", view.importance_figure([], None)
+    importance = view.importance_figure(view.importance(runs, metric), metric)
     having = [r for r in runs if metric in r["metrics"]]
+    key = groups.parse_key(group)
+    if key is not None:
+        return (*_group_curves(metric, having, key), importance)
     drawn = having[:view.MAX_CURVES]
-    series, failed = [], 0
-    for run in drawn:
-        try:
-            series.append((view.run_label(run), metrics.downsampled(core(), actor(), run["id"], metric,
-                                                                    buckets=CURVE_BUCKETS)))
-        except (NotFound, ServiceError):
-            failed += 1
+    read, failed = _series(drawn, metric)
+    series = [(view.run_label(run), data) for run, data in read]
     note = f"{len(drawn)} of {len(having)} runs with {metric} drawn (the first {view.MAX_CURVES} selected)." \
         if len(having) > len(drawn) else f"{len(drawn)} run{'s' if len(drawn) != 1 else ''} with {metric}."
     if failed:
         note += f" {failed} could not be read right now."
-    return (view.curves_figure(metric, series), note,
-            view.importance_figure(view.importance(runs, metric), metric))
+    return view.curves_figure(metric, series), note, importance
+
+
+def _series(runs: list[dict], metric: str) -> tuple[list[tuple[dict, dict]], int]:
+    """[(run, its downsampled series)] and how many could not be read right now."""
+    out, failed = [], 0
+    for run in runs:
+        try:
+            out.append((run, metrics.downsampled(core(), actor(), run["id"], metric, buckets=CURVE_BUCKETS)))
+        except (NotFound, ServiceError):
+            failed += 1
+    return out, failed
+
+
+def _group_curves(metric: str, having: list[dict], key: groups.GroupKey) -> tuple:
+    """One mean line per group (runs aligned by step) with its t-based 95% CI band where n ≥ 2."""
+    read, failed = _series(having[:MAX_GROUPED_RUNS], metric)
+    by_id = {run["id"]: data for run, data in read}
+    bands = []
+    for value, members in groups.partition([run for run, _ in read], key).items():
+        band = groups.mean_band([groups.bucket_points(by_id[r["id"]]) for r in members])
+        bands.append((f"{group_view.group_label(key.name, value)} (n={len(members)})", band))
+    note = f"{len(bands)} group{'s' if len(bands) != 1 else ''} by {key.kind} {key.name} over {len(read)} runs " \
+           f"with {metric}: mean by step, shaded 95% CI (t) where at least two runs have the step."
+    if len(having) > MAX_GROUPED_RUNS:
+        note += f" The first {MAX_GROUPED_RUNS} of {len(having)} runs are used."
+    if failed:
+        note += f" {failed} could not be read right now."
+    return group_view.group_curves_figure(metric, bands), note
 
 
 def update_scatter(param: str | None, metric: str | None, runs: list | None) -> object:
@@ -150,11 +196,15 @@ def update_scatter(param: str | None, metric: str | None, runs: list | None) -> 
     return view.scatter_figure(runs, param, metric)
 
 
-def sync_url(baseline: str | None, metric: str | None, diff_only: bool | None, query: dict | None) -> str:
-    """?runs (as asked) & baseline & metrics & diff=0 when all params are shown: a link reproduces the view."""
+def sync_url(baseline: str | None, metric: str | None, diff_only: bool | None, query: dict | None,
+             group: str | None = None, brush: dict | None = None, runs: list | None = None) -> str:
+    """?runs (as asked) & baseline & metrics & diff=0 when all params are shown & group & brush (axis label ~
+    ranges): a link reproduces the view."""
+    key = groups.parse_key(group)
     pairs = [("runs", (query or {}).get("runs") or ""), ("baseline", baseline or ""), ("metrics", metric or ""),
-             ("diff", "" if diff_only else "0")]
-    return "?" + urlencode([(k, v) for k, v in pairs if v], safe=":,")
+             ("diff", "" if diff_only else "0"), ("group", key.text if key else ""),
+             ("brush", parcoords.encode_brush(runs or [], brush))]
+    return "?" + urlencode([(k, v) for k, v in pairs if v], safe=":,~")
 
 
 def compare_link(selected: list | dict | None) -> tuple[str, bool]:
@@ -171,16 +221,20 @@ def register(app: Dash) -> None:
     app.callback(Output(ids.COMPARE_PARAMS, "children"), Output(ids.COMPARE_METRICS, "children"),
                  Output(ids.COMPARE_SELECTION, "children"),
                  Input(ids.COMPARE_DATA, "data"), Input(ids.COMPARE_BRUSH, "data"),
-                 Input(ids.COMPARE_DIFF_ONLY, "value"), Input(ids.COMPARE_BASELINE, "value"))(update_tables)
+                 Input(ids.COMPARE_DIFF_ONLY, "value"), Input(ids.COMPARE_BASELINE, "value"),
+                 Input(ids.COMPARE_GROUP, "value"))(update_tables)
     app.callback(Output(ids.COMPARE_BRUSH, "data"), Input(ids.COMPARE_PARCOORDS, "restyleData"),
                  State(ids.COMPARE_BRUSH, "data"), prevent_initial_call=True)(update_brush)
     app.callback(Output(ids.COMPARE_CURVES, "figure"), Output(ids.COMPARE_CURVES_NOTE, "children"),
                  Output(ids.COMPARE_IMPORTANCE, "figure"),
-                 Input(ids.COMPARE_METRIC, "value"), Input(ids.COMPARE_DATA, "data"))(update_curves)
+                 Input(ids.COMPARE_METRIC, "value"), Input(ids.COMPARE_DATA, "data"),
+                 Input(ids.COMPARE_GROUP, "value"))(update_curves)
     app.callback(Output(ids.COMPARE_SCATTER, "figure"), Input(ids.COMPARE_SCATTER_PARAM, "value"),
                  Input(ids.COMPARE_METRIC, "value"), Input(ids.COMPARE_DATA, "data"))(update_scatter)
     app.callback(Output(ids.COMPARE_URL, "search"), Input(ids.COMPARE_BASELINE, "value"),
                  Input(ids.COMPARE_METRIC, "value"), Input(ids.COMPARE_DIFF_ONLY, "value"),
-                 State(ids.COMPARE_QUERY, "data"), prevent_initial_call=True)(sync_url)
+                 State(ids.COMPARE_QUERY, "data"), Input(ids.COMPARE_GROUP, "value"),
+                 Input(ids.COMPARE_BRUSH, "data"), State(ids.COMPARE_DATA, "data"),
+                 prevent_initial_call=True)(sync_url)
     app.callback(Output(ids.RUN_COMPARE, "href"), Output(ids.RUN_COMPARE, "disabled"),
                  Input(ids.RUN_GRID, "selectedRows"), prevent_initial_call=True)(compare_link)

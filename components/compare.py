@@ -1,4 +1,4 @@
-"""Pure builders for the run comparison page: params diff, metric deltas, parcoords, curves, scatter, importance."""
+"""Pure builders for the run comparison page: params diff, metric deltas, gate marks, curves, scatter, importance."""
 from __future__ import annotations
 
 import math
@@ -12,6 +12,9 @@ PALETTE = ("#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#1
            "#ec4899")
 MAX_CURVES = 20
 AGGS = ("last", "min", "max")
+GATES = {"failed": ("Gate failed", "bg-danger"), "passed": ("Gate passed", "bg-success"),
+         "incomplete": ("Gate incomplete", "bg-secondary")}  # no_criteria: no mark
+MAX_HEADER_RUNS = 40
 
 
 def fmt(value: Any) -> str:
@@ -65,8 +68,8 @@ def params_table(runs: list[dict], diff_only: bool) -> html.Div:
         return empty_state(f"All {len(keys)} parameters are the same in every selected run. "
                            "Turn off “Differences only” to see them.")
     head = html.Thead(html.Tr([html.Th("Run"), *[html.Th(k) for k in shown]]))
-    body = html.Tbody([html.Tr([html.Td(_run_link(run)), *[html.Td(fmt(run["params"].get(k))) for k in shown]])
-                       for run in runs])
+    body = html.Tbody([html.Tr([html.Td(_run_cell(run)), *[html.Td(fmt(run["params"].get(k))) for k in shown]],
+                               className=row_class(run)) for run in runs])
     return html.Div([html.Div(note, className="small text-secondary mb-1"),
                      html.Div(html.Table([head, body], className="table table-sm compare-table mb-0"),
                               className="compare-scroll")])
@@ -74,6 +77,35 @@ def params_table(runs: list[dict], diff_only: bool) -> html.Div:
 
 def _run_link(run: dict) -> html.A:
     return html.A(run_label(run), href=f"/runs/{run['id']}", title=run["experiment_name"])
+
+
+def gate_badge(run: dict) -> html.Span | None:
+    """A red "Gate failed" / green "Gate passed" / grey "Gate incomplete" pill; nothing without criteria."""
+    label, color = GATES.get(run.get("gate"), (None, None))
+    return html.Span(label, className=f"badge {color} gate-badge gate-{run['gate']} ms-1") if label else None
+
+
+def row_class(run: dict, extra: str = "") -> str | None:
+    classes = " ".join(c for c in (extra, "table-danger gate-failed-row" if run.get("gate") == "failed" else "") if c)
+    return classes or None
+
+
+def _run_cell(run: dict) -> list:
+    return [_run_link(run), gate_badge(run)]
+
+
+def run_chips(runs: list[dict]) -> html.Div | None:
+    """The header's run list: each run with its gate mark (failing runs first), the first few dozen shown."""
+    if not any(run.get("gate") in GATES for run in runs):
+        return None
+    order = sorted(runs, key=lambda r: (r.get("gate") != "failed", r.get("gate") != "incomplete"))
+    failed = sum(r.get("gate") == "failed" for r in runs)
+    chips = [html.Span([_run_link(r), gate_badge(r)], className="compare-run-chip me-3 text-nowrap")
+             for r in order[:MAX_HEADER_RUNS]]
+    more = f" … and {len(runs) - MAX_HEADER_RUNS} more" if len(runs) > MAX_HEADER_RUNS else ""
+    summary = html.Span(f"Safety gates: {failed} of {len(runs)} runs failed · ",
+                        className="fw-semibold me-2" + (" text-danger" if failed else ""))
+    return html.Div([summary, *chips, more], id="compare-run-gates", className="small mb-3 d-flex flex-wrap gap-1")
 
 
 def delta_text(value: Any, base: Any) -> str:
@@ -93,7 +125,7 @@ def metrics_table(runs: list[dict], base: dict | None, keys: list[str] | None = 
                        html.Tr([html.Th(a, className="agg") for _ in keys for a in AGGS])])
     rows = []
     for run in runs:
-        cells = [html.Td([_run_link(run), html.Span(" baseline", className="badge-baseline")
+        cells = [html.Td([*_run_cell(run), html.Span(" baseline", className="badge-baseline")
                           if base is not None and run["id"] == base["id"] else None])]
         for key in keys:
             summary = run["metrics"].get(key) or {}
@@ -103,88 +135,10 @@ def metrics_table(runs: list[dict], base: dict | None, keys: list[str] | None = 
                     delta_text(value, (base["metrics"].get(key) or {}).get(agg))
                 cells.append(html.Td([fmt(value), html.Span(delta, className="delta") if delta else None],
                                      className="num"))
-        rows.append(html.Tr(cells, className="baseline-row" if base is not None and run["id"] == base["id"] else None))
+        rows.append(html.Tr(cells, className=row_class(run, "baseline-row" if base is not None
+                                                       and run["id"] == base["id"] else "")))
     return html.Div(html.Table([head, html.Tbody(rows)], className="table table-sm compare-table mb-0"),
                     className="compare-scroll")
-
-
-# ---------------------------------------------------------------- parallel coordinates and brushing
-
-def parcoords_dimensions(runs: list[dict]) -> list[tuple[str, str]]:
-    """[(kind, key)]: numeric params then metrics (last value), in a stable order the brushing relies on."""
-    metric_dims = [k for k in metric_keys(runs) if any(is_number((r["metrics"].get(k) or {}).get("last"))
-                                                       for r in runs)]
-    return [("param", k) for k in numeric_params(runs)] + [("metric", k) for k in metric_dims]
-
-
-def dimension_value(run: dict, dim: tuple[str, str] | list) -> float | None:
-    kind, key = dim
-    value = run["params"].get(key) if kind == "param" else (run["metrics"].get(key) or {}).get("last")
-    return float(value) if is_number(value) else None
-
-
-def parcoords_figure(runs: list[dict], color_metric: str | None) -> go.Figure:
-    dims = parcoords_dimensions(runs)
-    fig = go.Figure()
-    if dims:
-        columns = []
-        for dim in dims:
-            values = [dimension_value(r, dim) for r in runs]
-            columns.append({"label": dim[1] if dim[0] == "param" else f"{dim[1]} (last)",
-                            "values": [math.nan if v is None else v for v in values]})
-        colors = [dimension_value(r, ("metric", color_metric)) if color_metric else None for r in runs]
-        line = {"color": [0.0 if c is None else c for c in colors], "colorscale": "Viridis", "showscale": True,
-                "colorbar": {"title": {"text": color_metric or ""}, "thickness": 12}} \
-            if any(c is not None for c in colors) else {"color": PALETTE[0]}
-        fig.add_trace(go.Parcoords(dimensions=columns, line=line, labelangle=-20, labelside="top"))
-    fig.update_layout(template="plotly_white", height=380, margin={"l": 60, "r": 60, "t": 90, "b": 30},
-                      uirevision="parcoords")
-    return fig
-
-
-def merge_constraints(current: dict | None, restyle: Any) -> dict:
-    """Fold a parcoords restyleData event ([{"dimensions[i].constraintrange": ranges}, [0]]) into
-    {str(i): [[lo, hi], ...]}; a cleared axis (None) drops out."""
-    merged = dict(current or {})
-    if not isinstance(restyle, list) or not restyle or not isinstance(restyle[0], dict):
-        return merged
-    for prop, value in restyle[0].items():
-        if not (prop.startswith("dimensions[") and prop.endswith("].constraintrange")):
-            continue
-        index = prop[len("dimensions["):-len("].constraintrange")]
-        ranges = _ranges(value)
-        if ranges:
-            merged[index] = ranges
-        else:
-            merged.pop(index, None)
-    return merged
-
-
-def _ranges(value: Any) -> list[list[float]]:
-    """[lo, hi] | [[lo, hi], ...] | [[[lo, hi], ...]] (plotly wraps restyle values per trace) → [[lo, hi], ...]."""
-    while isinstance(value, list) and len(value) == 1 and isinstance(value[0], list) \
-            and value[0] and isinstance(value[0][0], list):
-        value = value[0]
-    if isinstance(value, list) and len(value) == 2 and all(is_number(v) for v in value):
-        return [sorted(value)]
-    if isinstance(value, list) and all(isinstance(r, list) and len(r) == 2 and all(is_number(v) for v in r)
-                                       for r in value):
-        return [sorted(r) for r in value]
-    return []
-
-
-def brushed(runs: list[dict], constraints: dict | None) -> list[dict]:
-    """The runs inside every brushed axis range (a run without a value on a brushed axis is out)."""
-    dims = parcoords_dimensions(runs)
-    active = [(dims[int(i)], ranges) for i, ranges in (constraints or {}).items()
-              if i.isdigit() and int(i) < len(dims)]
-    if not active:
-        return runs
-    return [r for r in runs if all(_inside(dimension_value(r, dim), ranges) for dim, ranges in active)]
-
-
-def _inside(value: float | None, ranges: list[list[float]]) -> bool:
-    return value is not None and any(lo <= value <= hi for lo, hi in ranges)
 
 
 # ---------------------------------------------------------------- curves, scatter, importance

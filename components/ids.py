@@ -172,6 +172,7 @@ PROJECT_SHARE_ROLE = "project-share-role"  # pattern-matching: {"type": ..., "te
 PROJECT_SHARE_REMOVE = "project-share-remove"  # {"type": ..., "team": team_name}
 
 # Run comparison: groups
+COMPARE_GROUP = "compare-group"  # the "Group by" dropdown: "param:<key>" | "tag:<key>" | None (also ?group=)
 
 # Trends pages and cost
 TRENDS_PROJECT_ID = "trends-project-id"  # /projects/<id>/trends

@@ -9,8 +9,8 @@ from sqlalchemy import event
 
 from callbacks import compare, visualization
 from components import compare as view
-from components import ids
-from services import accounts, comparison, compare_runs, metrics, runs
+from components import ids, parcoords
+from services import accounts, comparison, compare_runs, experiments, metrics, runs
 from services.metrics import Point
 from tests.browser.seed import PASSWORD, Seed, seed_dashboard
 from tests.unit.dash_tree import find, signed_in, text, walk
@@ -91,7 +91,7 @@ def test_runs_of_another_team_are_not_found_and_partial_access_is_said(backend: 
 
 def test_brushing_a_parcoords_axis_narrows_the_tables(backend: Any, seed: Seed) -> None:
     data = _data(_page(backend, seed.alice, runs=",".join(seed.run_ids)))
-    assert view.parcoords_dimensions(data)[0] == ("param", "alpha")  # "algorithm" is text: not an axis
+    assert parcoords.parcoords_dimensions(data)[0] == ("param", "alpha")  # "algorithm" is text: not an axis
     brush = compare.update_brush([{"dimensions[0].constraintrange": [[0.15, 0.35]]}, [0]], {})
     assert brush == {"0": [[0.15, 0.35]]}
     params, table, label = _tables(backend, seed, data, brush)
@@ -105,12 +105,12 @@ def test_brushing_a_parcoords_axis_narrows_the_tables(backend: Any, seed: Seed) 
 
 
 def test_constraint_range_shapes_plotly_sends() -> None:
-    assert view.merge_constraints({}, [{"dimensions[2].constraintrange": [1, 0]}, [0]]) == {"2": [[0, 1]]}
-    two = view.merge_constraints({}, [{"dimensions[1].constraintrange": [[[0, 1], [3, 4]]]}, [0]])
+    assert parcoords.merge_constraints({}, [{"dimensions[2].constraintrange": [1, 0]}, [0]]) == {"2": [[0, 1]]}
+    two = parcoords.merge_constraints({}, [{"dimensions[1].constraintrange": [[[0, 1], [3, 4]]]}, [0]])
     assert two == {"1": [[0, 1], [3, 4]]}
     runs_ = [{"params": {"x": v}, "metrics": {}} for v in (0.5, 2, 3.5)]
-    assert [r["params"]["x"] for r in view.brushed(runs_, {"0": [[0, 1], [3, 4]]})] == [0.5, 3.5]
-    assert view.brushed(runs_, {"9": [[0, 1]]}) == runs_  # an axis that does not exist is ignored
+    assert [r["params"]["x"] for r in parcoords.brushed(runs_, {"0": [[0, 1], [3, 4]]})] == [0.5, 3.5]
+    assert parcoords.brushed(runs_, {"9": [[0, 1]]}) == runs_  # an axis that does not exist is ignored
 
 
 def test_curves_overlay_each_run_and_cap_at_twenty(backend: Any, core: Any) -> None:
@@ -171,9 +171,66 @@ def test_load_runs_reads_any_number_of_runs_in_constant_queries(backend: Any, co
         large = len(statements)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert small == large <= 3  # two reads (+ nothing per run)
+    assert small == large <= 4  # runs+params, metrics, tags, the experiments' gates (+ nothing per run)
     assert len(every["runs"]) == 6 and every["runs"][0]["params"] == {"alpha": 0.1, "algorithm": "NB"}
     assert set(few["runs"][0]["metrics"]) == {"accuracy", "loss"} and few["missing"] == []
+
+
+def test_group_by_a_param_gives_mean_std_cells_and_mean_curves_with_a_band(backend: Any, seed: Seed) -> None:
+    page = _page(backend, seed.alice, runs=",".join(seed.run_ids), group="param:algorithm")
+    assert find(page, ids.COMPARE_GROUP).value == "param:algorithm"
+    assert {o["value"] for o in find(page, ids.COMPARE_GROUP).options} == {"param:alpha", "param:algorithm"}
+    data = _data(page)
+    with signed_in(backend, seed.alice):
+        _params, table, _label = compare.update_tables(data, {}, True, data[0]["id"], "param:algorithm")
+        figure, note, _bars = compare.update_curves("accuracy", data, "param:algorithm")
+    content = text(table)  # NB: runs 0, 2, 4 → accuracy last 0.804, 0.814, 0.824: mean 0.814, std 0.01
+    assert "algorithm = NB" in content and "algorithm = SVM" in content and "0.814 ± 0.01 (3)" in content
+    assert "2 groups by param algorithm over 6 runs" in note
+    bands = [t for t in figure.data if t.fill == "toself"]
+    lines = [t for t in figure.data if t.fill != "toself"]
+    assert [t.name for t in lines] == ["algorithm = NB (n=3)", "algorithm = SVM (n=3)"] and len(bands) == 2
+    assert list(lines[0].x) == [0, 1, 2, 3, 4] and lines[0].y[0] == pytest.approx(0.81)  # (0.80 + 0.81 + 0.82) / 3
+    one = compare.update_tables(data[:1], {}, True, data[0]["id"], "param:algorithm")[1]
+    assert "0.804 ± — (1)" in text(one)  # n < 2: no std
+    assert "baseline" in text(compare.update_tables(data, {}, True, data[0]["id"], "bogus")[1])  # bad key: ungrouped
+    assert find(_page(backend, seed.alice, runs=seed.run_ids[0], group="param:nope"), ids.COMPARE_GROUP).value is None
+
+
+def test_group_by_a_tag_and_failing_gates_are_marked(backend: Any, seed: Seed) -> None:
+    exp = experiments.create_experiment(seed.core, seed.alice, seed.project_id, "gated-compare",
+                                        validation_criteria={"accuracy": ">= 0.95"})
+    made = []
+    for name, value in (("good", 0.97), ("bad", 0.90), ("bad-2", 0.91)):
+        run = runs.create_run(seed.core, seed.alice, exp["id"], name, {"alpha": 0.5}, tags={"team": name[:3]})
+        metrics.log_points(seed.core, seed.alice, run["id"], [Point("accuracy", value, 0, 1_700_000_000_000)])
+        made.append(run["id"])
+    page = _page(backend, seed.alice, runs=",".join([*made, seed.run_ids[0]]))
+    data = _data(page)
+    assert [r["gate"] for r in data] == ["passed", "failed", "failed", "no_criteria"]
+    assert data[0]["tags"] == {"team": "goo"}
+    assert "Safety gates: 2 of 4 runs failed" in text(page) and "Gate failed" in text(find(page, "compare-run-gates"))
+    params, table, _ = _tables(backend, seed, data, diff=False)
+    for rendered in (params, table):
+        rows = [n for n in walk(rendered) if getattr(n, "className", None) and "gate-failed-row" in n.className]
+        assert len(rows) == 2 and "Gate failed" in text(rows[0]) and "Gate passed" in text(rendered)
+    grouped = text(compare.update_tables(data, {}, True, data[0]["id"], "tag:team")[1])
+    assert "team = bad" in grouped and "2 gate failed" in grouped and "team = (not set)" in grouped
+
+
+def test_brush_is_written_to_the_url_by_axis_label_and_restored(backend: Any, seed: Seed) -> None:
+    data = _data(_page(backend, seed.alice, runs=",".join(seed.run_ids)))
+    brush = {"0": [[0.15, 0.35]], "2": [[0.5, 0.7], [0.9, 1.1]]}  # alpha, then loss (last)
+    search = compare.sync_url(data[0]["id"], "loss", True, {"runs": "a,b"}, "param:alpha", brush, data)
+    assert search.endswith("&metrics=loss&group=param:alpha&brush=alpha~0.15_0.35,loss+%28last%29~0.5_0.7~0.9_1.1")
+    assert parcoords.decode_brush(data, "loss (last)~0.5_0.7~0.9_1.1,alpha~0.15_0.35") == brush
+    assert parcoords.decode_brush(data, "nope~1_2,alpha~x_1,alpha~1") == {}  # unknown axis, bad numbers
+    page = _page(backend, seed.alice, runs=",".join(seed.run_ids), brush="alpha~0.15_0.35")
+    assert find(page, ids.COMPARE_BRUSH).data == {"0": [[0.15, 0.35]]}
+    dims = find(page, ids.COMPARE_PARCOORDS).figure.data[0].dimensions
+    assert list(dims[0].constraintrange) == [0.15, 0.35] and dims[1].constraintrange is None
+    label = _tables(backend, seed, data, find(page, ids.COMPARE_BRUSH).data)[2]
+    assert "Brushed: 2 of 6 runs shown" in text(label)
 
 
 def _second_experiment(seed: Seed, values: list[float]) -> None:

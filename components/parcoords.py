@@ -1,0 +1,137 @@
+"""Parallel coordinates over the compared runs: axes, brushing (constraint ranges) and their URL encoding."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import plotly.graph_objects as go
+
+from components.compare import PALETTE, is_number, metric_keys, numeric_params
+
+MAX_BRUSHED_AXES = 100
+
+
+def parcoords_dimensions(runs: list[dict]) -> list[tuple[str, str]]:
+    """[(kind, key)]: numeric params then metrics (last value), in a stable order the brushing relies on."""
+    metric_dims = [k for k in metric_keys(runs) if any(is_number((r["metrics"].get(k) or {}).get("last"))
+                                                       for r in runs)]
+    return [("param", k) for k in numeric_params(runs)] + [("metric", k) for k in metric_dims]
+
+
+def dimension_value(run: dict, dim: tuple[str, str] | list) -> float | None:
+    kind, key = dim
+    value = run["params"].get(key) if kind == "param" else (run["metrics"].get(key) or {}).get("last")
+    return float(value) if is_number(value) else None
+
+
+def dimension_label(dim: tuple[str, str] | list) -> str:
+    return dim[1] if dim[0] == "param" else f"{dim[1]} (last)"
+
+
+def parcoords_figure(runs: list[dict], color_metric: str | None, constraints: dict | None = None) -> go.Figure:
+    """One axis per dimension; constraints ({str(index): [[lo, hi], ...]}) preset the brushed ranges."""
+    dims = parcoords_dimensions(runs)
+    fig = go.Figure()
+    if dims:
+        columns = []
+        for i, dim in enumerate(dims):
+            values = [dimension_value(r, dim) for r in runs]
+            column = {"label": dimension_label(dim), "values": [math.nan if v is None else v for v in values]}
+            ranges = (constraints or {}).get(str(i))
+            if ranges:
+                column["constraintrange"] = ranges[0] if len(ranges) == 1 else ranges
+            columns.append(column)
+        colors = [dimension_value(r, ("metric", color_metric)) if color_metric else None for r in runs]
+        line = {"color": [0.0 if c is None else c for c in colors], "colorscale": "Viridis", "showscale": True,
+                "colorbar": {"title": {"text": color_metric or ""}, "thickness": 12}} \
+            if any(c is not None for c in colors) else {"color": PALETTE[0]}
+        fig.add_trace(go.Parcoords(dimensions=columns, line=line, labelangle=-20, labelside="top"))
+    fig.update_layout(template="plotly_white", height=380, margin={"l": 60, "r": 60, "t": 90, "b": 30},
+                      uirevision="parcoords")
+    return fig
+
+
+def merge_constraints(current: dict | None, restyle: Any) -> dict:
+    """Fold a parcoords restyleData event ([{"dimensions[i].constraintrange": ranges}, [0]]) into
+    {str(i): [[lo, hi], ...]}; a cleared axis (None) drops out."""
+    merged = dict(current or {})
+    if not isinstance(restyle, list) or not restyle or not isinstance(restyle[0], dict):
+        return merged
+    for prop, value in restyle[0].items():
+        if not (prop.startswith("dimensions[") and prop.endswith("].constraintrange")):
+            continue
+        index = prop[len("dimensions["):-len("].constraintrange")]
+        ranges = _ranges(value)
+        if ranges:
+            merged[index] = ranges
+        else:
+            merged.pop(index, None)
+    return merged
+
+
+def _ranges(value: Any) -> list[list[float]]:
+    """[lo, hi] | [[lo, hi], ...] | [[[lo, hi], ...]] (plotly wraps restyle values per trace) → [[lo, hi], ...]."""
+    while isinstance(value, list) and len(value) == 1 and isinstance(value[0], list) \
+            and value[0] and isinstance(value[0][0], list):
+        value = value[0]
+    if isinstance(value, list) and len(value) == 2 and all(is_number(v) for v in value):
+        return [sorted(value)]
+    if isinstance(value, list) and all(isinstance(r, list) and len(r) == 2 and all(is_number(v) for v in r)
+                                       for r in value):
+        return [sorted(r) for r in value]
+    return []
+
+
+def brushed(runs: list[dict], constraints: dict | None) -> list[dict]:
+    """The runs inside every brushed axis range (a run without a value on a brushed axis is out)."""
+    dims = parcoords_dimensions(runs)
+    active = [(dims[int(i)], ranges) for i, ranges in (constraints or {}).items()
+              if i.isdigit() and int(i) < len(dims)]
+    if not active:
+        return runs
+    return [r for r in runs if all(_inside(dimension_value(r, dim), ranges) for dim, ranges in active)]
+
+
+def _inside(value: float | None, ranges: list[list[float]]) -> bool:
+    return value is not None and any(lo <= value <= hi for lo, hi in ranges)
+
+
+# ---------------------------------------------------------------- brush ⇄ URL (keyed by axis label, not index)
+
+def _num(value: float) -> str:
+    return f"{value:.8g}"
+
+
+def encode_brush(runs: list[dict], constraints: dict | None) -> str:
+    """{str(index): [[lo, hi], ...]} → "alpha~0.15_0.35,loss (last)~0.1_0.2~0.5_0.6" (axes keyed by label)."""
+    dims = parcoords_dimensions(runs)
+    parts = []
+    for index, ranges in sorted((constraints or {}).items(), key=lambda item: int(item[0]) if item[0].isdigit()
+                                else -1):
+        if index.isdigit() and int(index) < len(dims) and ranges:
+            parts.append("~".join([dimension_label(dims[int(index)]),
+                                   *[f"{_num(lo)}_{_num(hi)}" for lo, hi in ranges]]))
+    return ",".join(parts)
+
+
+def decode_brush(runs: list[dict], raw: Any) -> dict:
+    """The inverse of encode_brush on these runs' axes; unknown labels and malformed ranges are dropped."""
+    if not isinstance(raw, str) or not raw:
+        return {}
+    index_of = {dimension_label(dim): str(i) for i, dim in enumerate(parcoords_dimensions(runs))}
+    out: dict[str, list[list[float]]] = {}
+    for entry in raw.split(",")[:MAX_BRUSHED_AXES]:
+        label, *texts = entry.split("~")
+        ranges = [r for r in (_parse_range(t) for t in texts) if r is not None]
+        if label in index_of and ranges:
+            out[index_of[label]] = ranges
+    return out
+
+
+def _parse_range(text: str) -> list[float] | None:
+    lo, sep, hi = text.partition("_")
+    try:
+        pair = [float(lo), float(hi)] if sep else []
+    except ValueError:
+        return None
+    return sorted(pair) if len(pair) == 2 and all(math.isfinite(v) for v in pair) else None
