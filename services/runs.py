@@ -171,6 +171,10 @@ def update_run(core: Core, actor: Actor, run_id: str, **changes: Any) -> dict:
         audit.record(session, actor, "run.update", "run", run.id, before, run_dict(run))
         experiment_id = run.experiment_id
     core.bus.bump([f"exp:{experiment_id}", f"run:{run_id}"], {"type": "run.updated", "run_id": run_id})
+    if changes.get("status") == "FINISHED" and before["status"] != "FINISHED":
+        from services.best_run import fire_promotion_hooks  # best_run imports this module
+
+        fire_promotion_hooks(core, actor, run_id)  # background registration; never raises
     return get_run(core, actor, run_id)
 
 
