@@ -22,6 +22,9 @@ DATE_FILTER = {"filter": "agDateColumnFilter",
 GATE_COLUMN = {"field": "gate", "headerName": "Gate", "cellRenderer": "StatusBadge", "width": 135,
                "sortable": False, "filter": False, "headerTooltip": "Safety gate: the experiment's validation criteria"}
 GATE_ROW_CLASSES = {"gate-failed-row": "params.data && params.data.gate === 'failed'"}
+# shared by the (up to hundreds of) param and metric columns: the grid converts each function string once
+RUN_COLUMN_TYPES = {"etMetric": {"width": 140, "valueFormatter": {"function": "etNumber(params.value)"}, **NUMBER_FILTER},
+                    "etParam": {"width": 130, **NUMBER_FILTER}, "etText": {"width": 130, **TEXT_FILTER}}
 LIST_GRID_OPTIONS = {"domLayout": "autoHeight", "suppressCellFocus": True, "animateRows": False,
                      "localeText": {"noRowsToShow": "Nothing matches these filters."}}
 
@@ -106,10 +109,9 @@ def run_column_defs(columns: dict, aggregates: list[str], sort: list[tuple[str, 
               "valueFormatter": {"function": "etDuration(params.value)"}, **NUMBER_FILTER},
              {"field": "parent", "headerName": "Parent run", "width": 140, "sortable": False, "filter": False,
               "cellRenderer": "ParentLink"}]
-    params = [{"field": f"p:{p['key']}", "headerName": p["key"], "width": 130,
-               **(NUMBER_FILTER if p["numeric"] else TEXT_FILTER)} for p in columns.get("params", [])]
-    metrics = [{"field": f"m:{key}:{agg}", "headerName": key + AGG_LABELS[agg], "width": 140, "type": "numericColumn",
-                "valueFormatter": {"function": "etNumber(params.value)"}, **NUMBER_FILTER}
+    params = [{"field": f"p:{p['key']}", "headerName": p["key"], "type": "etParam" if p["numeric"] else "etText"}
+              for p in columns.get("params", [])]
+    metrics = [{"field": f"m:{key}:{agg}", "headerName": key + AGG_LABELS[agg], "type": ["numericColumn", "etMetric"]}
                for key in columns.get("metrics", []) for agg in ["last", *[a for a in aggregates if a != "last"]]]
     defs = fixed + ([{"headerName": "Parameters", "children": params}] if params else []) \
         + ([{"headerName": "Metrics", "children": metrics}] if metrics else [])
@@ -131,7 +133,7 @@ def run_grid(column_defs: list[dict], filter_model: dict, selected: list[str]) -
                "selectionColumnDef": {"pinned": "left", "width": 48},
                "suppressFieldDotNotation": True, "cacheBlockSize": 100, "maxBlocksInCache": 50,
                "infiniteInitialRowCount": 1, "maxConcurrentDatasourceRequests": 2, "suppressCellFocus": True,
-               "tooltipShowDelay": 300,
+               "tooltipShowDelay": 300, "columnTypes": RUN_COLUMN_TYPES,
                "rowClassRules": GATE_ROW_CLASSES, "localeText": {"noRowsToShow": "No runs match."}}
     return dag.AgGrid(id=ids.RUN_GRID, rowModelType="infinite", columnDefs=column_defs, getRowId="params.data.id",
                       filterModel=filter_model or {}, selectedRows={"ids": selected} if selected else None,

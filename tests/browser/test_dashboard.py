@@ -1,7 +1,7 @@
 """The dashboard's real user paths in one headless Chromium: sign-in, browse, run table, access control."""
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import quote, parse_qs, urlsplit
 
 import pytest
 from dash.testing.composite import DashComposite
@@ -107,6 +107,16 @@ def test_shared_link_restores_sort_filter_and_selection(duo: DashComposite, seed
     shot(duo, "05-run-table-shared-link")
     query = parse_qs(urlsplit(_url(duo)).query)
     assert query["sort"] == ["m:loss:last"] and query["sel"] == [chosen] and query["agg"] == ["min"]
+    assert duo.get_logs() == []
+
+
+def test_metric_filter_from_url_uses_number_filter_and_formats_values(duo: DashComposite, seed: Seed) -> None:
+    flt = '{"m:accuracy:last":{"filterType":"number","type":"greaterThan","filter":0.9}}'
+    duo.driver.get(f"{duo.server.url}/experiments/{seed.experiment_id}?filter={quote(flt)}")
+    duo.wait_for_text_to_equal("#run-count", "10 runs")  # final accuracy 0.804 + 0.005 i > 0.9 for i = 20..29
+    _wait_first_run(duo, "run-029")
+    loss = "#run-grid .ag-row[row-index='0'] [col-id='m:loss:last']"
+    duo.wait_for_text_to_equal(loss, "0.0733")  # 1/30 + 0.04, rounded by the metric column type's formatter
     assert duo.get_logs() == []
 
 
