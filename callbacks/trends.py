@@ -65,9 +65,9 @@ def load_project(project_id: str | None, query: dict | None) -> html.Div:
     best = view.card("Best value per experiment", [html.Div(id=ids.TRENDS_BEST_GRAPH)],
                      [html.Span("one point per experiment · click a point to open it",
                                 className="small text-secondary")])
-    outcome_body = view.graph(ids.TRENDS_OUTCOMES_GRAPH, view.outcomes_figure(outcomes)) \
+    outcome_body = view.graph(ids.TRENDS_OUTCOMES_GRAPH, view.outcomes_figure(outcomes), tools=False) \
         if outcomes["buckets"] else view.empty(view.OUTCOMES_EMPTY, "trends-outcomes-empty")
-    duration_body = view.graph(ids.TRENDS_DURATIONS_GRAPH, view.durations_figure(durations)) \
+    duration_body = view.graph(ids.TRENDS_DURATIONS_GRAPH, view.durations_figure(durations), tools=False) \
         if durations else view.empty(view.DURATIONS_EMPTY, "trends-durations-empty")
     return html.Div([header, _controls(ids.TRENDS_METRIC, ids.TRENDS_MODE, keys, metric,
                                        pick_mode(metric, query.get("mode"))), best,
@@ -124,7 +124,8 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
     toggle = dbc.Col([dbc.Label("Value per run", className="small mb-0"),
                       dbc.RadioItems(id=ids.EXP_TRENDS_SUMMARY, options=SUMMARY_OPTIONS, value=summary,
                                      inline=True)], md=3)
-    durations = view.graph(ids.EXP_TRENDS_DURATIONS_GRAPH, view.run_durations_figure(runs), height=300) \
+    durations = view.graph(ids.EXP_TRENDS_DURATIONS_GRAPH, view.run_durations_figure(runs), height=300,
+                           tools=False) \
         if any(r["seconds"] is not None for r in runs) else view.empty(view.DURATIONS_EMPTY)
     detail = html.Div([html.Div("Most expensive runs", className="small fw-semibold mt-2 mb-1"),
                        view.costliest_table(costliest)]) if costliest else None

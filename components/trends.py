@@ -10,9 +10,10 @@ from components import ids
 LINE = "#4f46e5"
 STATUS_COLOURS = {"FINISHED": "#16a34a", "FAILED": "#dc2626", "KILLED": "#d97706", "RUNNING": "#2563eb",
                   "SCHEDULED": "#6b7280"}
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
 DASH = "—"
-MARGIN = {"l": 55, "r": 20, "t": 20, "b": 45}
+MARGIN = {"l": 55, "r": 20, "t": 30, "b": 45}
+LABELLED_POINTS = 12  # up to this many experiments, each point carries its name
 
 BEST_EMPTY = ("No experiment of this project has logged {metric} yet. Log it from training code "
               "(POST /api/v1/runs/<run_id>/metrics) and each experiment's best value appears here.")
@@ -46,13 +47,15 @@ def card(title: str, body: list, extra: list | None = None, element_id: str | No
     return dbc.Card(dbc.CardBody([head, *body]), className="mb-3", **({"id": element_id} if element_id else {}))
 
 
-def graph(graph_id: str, figure: go.Figure | dict | None = None, height: int = 320) -> dcc.Graph:
-    return dcc.Graph(id=graph_id, figure=figure or {}, config=GRAPH_CONFIG, style={"height": f"{height}px"})
+def graph(graph_id: str, figure: go.Figure | dict | None = None, height: int = 320, tools: bool = True) -> dcc.Graph:
+    config = GRAPH_CONFIG if tools else {**GRAPH_CONFIG, "displayModeBar": False}
+    return dcc.Graph(id=graph_id, figure=figure or {}, config=config, style={"height": f"{height}px"})
 
 
 def _layout(fig: go.Figure, x_title: str, y_title: str, **extra: object) -> go.Figure:
-    settings = {"template": "plotly_white", "margin": MARGIN, "hovermode": "closest", "xaxis_title": x_title,
-                "yaxis_title": y_title, "legend": {"orientation": "h", "y": 1.12, "x": 0}, **extra}
+    xaxis = {"title": {"text": x_title}, **extra.pop("xaxis", {})}  # type: ignore[dict-item]
+    settings = {"template": "plotly_white", "margin": MARGIN, "hovermode": "closest", "xaxis": xaxis,
+                "yaxis_title": y_title, "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0}, **extra}
     fig.update_layout(**settings)
     return fig
 
@@ -61,7 +64,8 @@ def best_figure(best: dict) -> go.Figure:
     """One marker per experiment: its best value at its creation time; customdata is the experiment id."""
     points = best["points"]
     fig = go.Figure(go.Scatter(
-        x=[p["created_at"] for p in points], y=[p["best"] for p in points], mode="lines+markers",
+        x=[p["created_at"] for p in points], y=[p["best"] for p in points],
+        mode="lines+markers+text" if len(points) <= LABELLED_POINTS else "lines+markers", textposition="top center",
         text=[p["name"] for p in points], customdata=[p["experiment_id"] for p in points],
         line={"color": LINE, "width": 2}, marker={"size": 10}, name=f"best {best['metric']}",
         hovertemplate="<b>%{text}</b><br>" + f"{best['mode']} {best['metric']}" + ": %{y:.6g}<br>"
@@ -80,8 +84,10 @@ def outcomes_figure(outcomes: dict) -> go.Figure:
                              mode="lines+markers", name="success %", line={"color": "#111827", "dash": "dot"},
                              hovertemplate="%{y}% finished<extra></extra>"))
     return _layout(fig, f"run start ({outcomes['unit']})", "runs", barmode="stack", hovermode="x unified",
+                   xaxis={"tickformat": "%b %d", "type": "date",
+                          "dtick": 86_400_000 if outcomes["unit"] == "day" else 7 * 86_400_000},
                    yaxis2={"overlaying": "y", "side": "right", "range": [0, 105], "title": "success %",
-                           "showgrid": False})
+                           "showgrid": False, "tickvals": [0, 25, 50, 75, 100]})
 
 
 def durations_figure(durations: list[dict]) -> go.Figure:
@@ -108,7 +114,9 @@ def running_best(runs: list[dict], mode: str) -> list[float | None]:
 def runs_figure(answer: dict) -> go.Figure:
     """Each run's value against its start time, a trace per status, with the running best as a step line."""
     runs = [r for r in answer["runs"] if r["value"] is not None]
-    fig = go.Figure()
+    fig = go.Figure(go.Scatter(x=[r["start_time"] for r in runs], y=running_best(runs, answer["mode"]),
+                               mode="lines", line={"shape": "hv", "color": LINE, "width": 2}, hoverinfo="skip",
+                               name=f"running best ({answer['mode']})"))  # first, so the run markers sit on top
     for status in STATUS_COLOURS:
         chosen = [r for r in runs if r["status"] == status]
         if chosen:
@@ -117,9 +125,6 @@ def runs_figure(answer: dict) -> go.Figure:
                 name=status.lower(), text=[r["name"] for r in chosen], customdata=[r["run_id"] for r in chosen],
                 marker={"color": STATUS_COLOURS[status], "size": 9, "line": {"width": 1, "color": "white"}},
                 hovertemplate="<b>%{text}</b><br>%{y:.6g}<br>started %{x|%Y-%m-%d %H:%M}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[r["start_time"] for r in runs], y=running_best(runs, answer["mode"]),
-                             mode="lines", line={"shape": "hv", "color": LINE, "width": 2}, hoverinfo="skip",
-                             name=f"running best ({answer['mode']})"))
     label = f"{answer['summary']} {answer['metric']}"
     return _layout(fig, "run start", label)
 
