@@ -66,7 +66,7 @@ def _notice(preview: dict, what: str) -> html.Div | None:
     if not preview.get("truncated"):
         return None
     return html.Div(f"Truncated: showing only the {what}. Download the file to see all of it.",
-                    className="small text-warning mt-1")
+                    className="small art-truncated mt-1")
 
 
 def heatmap_figure(labels: list[str], matrix: list[list[float]]) -> go.Figure:
@@ -100,7 +100,7 @@ def _body(preview: dict) -> object:
         return _table(preview)
     if kind == "confusion_matrix":
         return dcc.Graph(figure=heatmap_figure(preview["labels"], preview["matrix"]), className="art-heatmap",
-                         config={"displaylogo": False, "responsive": True})
+                         config={"displayModeBar": False, "responsive": True})
     if kind == "uri":
         return html.P(["Registered by URI only; no bytes are stored here: ", html.Code(preview["uri"])],
                       className="small mb-0")
