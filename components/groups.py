@@ -57,7 +57,7 @@ def group_curves_figure(metric: str, bands: list[tuple[str, list]]) -> go.Figure
         if ci:
             fig.add_trace(go.Scatter(x=[p.step for p in ci] + [p.step for p in reversed(ci)],
                                      y=[p.high for p in ci] + [p.low for p in reversed(ci)], fill="toself",
-                                     fillcolor=_rgba(color, 0.18), line={"width": 0}, hoverinfo="skip",
+                                     fillcolor=_rgba(color, 0.18), line={"width": 0}, mode="lines", hoverinfo="skip",
                                      name=f"{label} · 95% CI", legendgroup=label, showlegend=False))
         fig.add_trace(go.Scatter(x=[p.step for p in band], y=[p.mean for p in band], name=label, legendgroup=label,
                                  mode="lines+markers" if len(band) < 40 else "lines",

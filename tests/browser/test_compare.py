@@ -86,10 +86,72 @@ def test_brushing_the_parcoords_narrows_the_tables(duo: DashComposite, seed: See
     assert "run-001" in table and "run-002" in table and "run-005" not in table
     assert "run-000" not in duo.find_element("#compare-params").text
     _full_shot(duo, "21-compare-brushed")
+    WebDriverWait(duo.driver, 10).until(lambda d: "brush=alpha~0.15_0.35" in d.current_url,
+                                        "the brush never reached the URL")
+    duo.driver.get(duo.driver.current_url)  # the shared link: same narrowed tables, the range drawn on the axis
+    duo.wait_for_contains_text("#compare-selection", "Brushed: 2 of 6 runs shown")
+    duo.wait_for_contains_text("#compare-metrics", "run-002")
+    assert "run-005" not in duo.find_element("#compare-metrics").text
+    _wait(duo, "const gd = document.querySelector('#compare-parcoords .js-plotly-plot');"
+               "return gd && gd.data && JSON.stringify(gd.data[0].dimensions[0].constraintrange) === '[0.15,0.35]'",
+          "the restored brush is not drawn on the alpha axis")
+    assert duo.get_logs() == []
     duo.driver.execute_script("Plotly.restyle(document.querySelector('#compare-parcoords .js-plotly-plot'),"
                               " {'dimensions[0].constraintrange': null})")
     duo.wait_for_text_to_equal("#compare-selection", "")
     duo.wait_for_contains_text("#compare-metrics", "run-005")
+    WebDriverWait(duo.driver, 10).until(lambda d: "brush=" not in d.current_url, "a cleared brush stayed in the URL")
+    assert duo.get_logs() == []
+
+
+def test_group_by_a_param_shows_group_means_with_a_band(duo: DashComposite, seed: Seed) -> None:
+    login(duo, "alice", next_path=f"/compare?runs={','.join(seed.run_ids[:10])}")
+    duo.wait_for_contains_text("#compare-content h1", "Compare 10 runs")
+    duo.wait_for_contains_text("#compare-metrics", "run-009")
+    duo.select_dcc_dropdown("#compare-group", "param: algorithm")
+    duo.wait_for_contains_text("#compare-metrics", "algorithm = SVM")
+    rows = duo.driver.find_elements("css selector", "#compare-metrics tbody tr")
+    assert len(rows) == 2 and "algorithm = NB" in rows[0].text and "± " in rows[0].text and "(5)" in rows[0].text
+    duo.wait_for_contains_text("#compare-curves-note", "2 groups by param algorithm over 10 runs")
+    _wait(duo, "const gd = document.querySelector('#compare-curves .js-plotly-plot'); return gd && gd.data"
+               " && gd.data.filter(t => t.fill === 'toself').length === 2"
+               " && gd.data.filter(t => t.fill !== 'toself').length === 2",
+          "two group mean lines, each with a CI band, never appeared")
+    assert duo.find_element("#compare-curves .legend").text.count("algorithm =") == 2
+    WebDriverWait(duo.driver, 10).until(lambda d: "group=param:algorithm" in d.current_url,
+                                        "the group never reached the URL")
+    _full_shot(duo, "23-compare-grouped")
+    assert duo.get_logs() == []
+    duo.driver.get(duo.driver.current_url)  # the link keeps the grouping
+    duo.wait_for_contains_text("#compare-metrics", "algorithm = NB")
+    assert duo.get_logs() == []
+
+
+@pytest.fixture(scope="module")
+def gated_runs(seed: Seed) -> tuple[str, str]:
+    """A gated experiment (accuracy >= 0.95) with a failing and a passing run."""
+    exp = experiments.create_experiment(seed.core, seed.alice, seed.other_project_id, "compare-gated",
+                                        validation_criteria={"accuracy": ">= 0.95"})
+    made = []
+    for name, value in (("gated-fail", 0.90), ("gated-pass", 0.97)):
+        run = runs.create_run(seed.core, seed.alice, exp["id"], name, {"alpha": 0.5})
+        metrics.log_points(seed.core, seed.alice, run["id"], [Point("accuracy", value, 0, 1_700_000_000_000)])
+        made.append(run["id"])
+    return made[0], made[1]
+
+
+def test_a_run_failing_its_gate_is_marked(duo: DashComposite, seed: Seed, gated_runs: tuple[str, str]) -> None:
+    failing, passing = gated_runs
+    login(duo, "alice", next_path=f"/compare?runs={failing},{passing},{seed.run_ids[0]}&diff=0")
+    duo.wait_for_contains_text("#compare-run-gates", "1 of 3 runs failed")
+    for table in ("#compare-params", "#compare-metrics"):
+        duo.wait_for_element(f"{table} tr.gate-failed-row")
+        marked = duo.driver.find_elements("css selector", f"{table} tr.gate-failed-row")
+        assert len(marked) == 1 and "gated-fail" in marked[0].text and "Gate failed" in marked[0].text
+        assert "Gate passed" in duo.find_element(table).text
+    badge = duo.find_element("#compare-run-gates .gate-failed")
+    assert badge.text == "Gate failed" and "220, 53, 69" in badge.value_of_css_property("background-color")  # red
+    _full_shot(duo, "24-compare-gates")
     assert duo.get_logs() == []
 
 
