@@ -42,7 +42,8 @@ def _toolbar(overview: dict) -> html.Div:
                            placeholder="no metrics yet", style={"width": "14rem"}, className="me-2"),
               dbc.RadioItems(id=ids.PROJECT_MODE, value=overview["mode"] or "max", inline=True, className="small",
                              options=[{"label": "max", "value": "max"}, {"label": "min", "value": "min"}])]
-    compare = [html.Span(id=ids.PROJECT_SELECTION, className="small text-secondary me-2"),
+    compare = [html.Span(id=ids.PROJECT_SELECTION, className="small text-secondary me-3"),
+               html.Span("Compare on", className="small text-secondary me-2"),
                dcc.Dropdown(id=ids.PROJECT_COMPARE_METRICS, options=keys, multi=True, placeholder="metrics",
                             value=[overview["metric"]] if overview["metric"] else [], style={"minWidth": "14rem"},
                             className="me-2"),
