@@ -1,4 +1,4 @@
-"""Trends pages: a project's best metric per experiment, outcomes, durations and cost; an experiment's runs over time."""
+"""Trends pages: a project's best metric per experiment, outcomes, durations, cost; an experiment's runs over time."""
 from __future__ import annotations
 
 from urllib.parse import urlencode

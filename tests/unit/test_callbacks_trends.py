@@ -45,6 +45,15 @@ def test_project_page_controls_outcomes_and_cost(backend: Any, extra: Extra) -> 
     assert "baseline-model-v1" in usage and "5 GB" in usage
 
 
+def test_empty_project_and_experiment_say_what_to_log(backend: Any, extra: Extra) -> None:
+    with signed_in(backend, extra.seed.alice):
+        page = trends.load_project(extra.seed.other_project_id, {})
+        best = trends.project_best(find(page, ids.TRENDS_METRIC).value, "max", extra.seed.other_project_id)
+    words = text(page)
+    assert "set a run's status" in words and "runs get a duration" in words and "/resources" in words
+    assert "No metrics logged in this project" in text(best)
+
+
 def test_project_page_reads_metric_and_mode_from_the_link(backend: Any, extra: Extra) -> None:
     with signed_in(backend, extra.seed.alice):
         page = trends.load_project(extra.seed.project_id, {"metric": "loss", "mode": "max"})
