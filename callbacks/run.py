@@ -22,6 +22,7 @@ REFRESH_MS = 2000
 DEFAULT_CHARTS = 6
 MAX_CHARTS = 24
 BUCKETS = 500
+SMOOTH_LABEL_JS = "function (v) { return v ? 'Smoothing ' + Number(v).toFixed(2) : 'Smoothing off'; }"
 
 
 def scope(run_id: str) -> str:
@@ -189,6 +190,8 @@ def register(app: Dash) -> None:
                  Input(ids.RUN_METRIC_KEYS, "value"), Input(ids.RUN_X_AXIS, "value"), Input(ids.RUN_LOG_Y, "value"),
                  Input(ids.RUN_SMOOTH, "value"), Input(ids.RUN_PER_ROW, "value"), Input(ids.RUN_VERSION, "data"),
                  State(ids.RUN_ID, "data"), State(ids.RUN_SEEN, "data"), State(ids.RUN_START_MS, "data"))(render)
+    app.clientside_callback(SMOOTH_LABEL_JS, Output(ids.RUN_SMOOTH_LABEL, "children"),
+                            Input(ids.RUN_SMOOTH, "drag_value"), prevent_initial_call=True)
     app.callback(Output(ids.RUN_VERSION, "data"), Input(ids.RUN_TICK, "n_intervals"),
                  State(ids.RUN_ID, "data"), State(ids.RUN_VERSION, "data"))(poll_version)
     app.callback(Output(ids.NOTE_ERROR, "children"), Output(ids.NOTE_BODY, "value"),

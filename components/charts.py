@@ -170,7 +170,7 @@ def metric_figure(series: dict, notes: list[dict] | None = None, view: ChartView
         fig.add_annotation(text=note, xref="paper", yref="paper", x=1, y=1.02, xanchor="right", yanchor="bottom",
                            showarrow=False, font={"size": 11, "color": "#b45309"}, name="log-note")
     count = series.get("count", 0)
-    sampled = f" · {count:,} points in {len(buckets)} min–max ranges" if count > len(buckets) else ""
+    sampled = f" · {count} points in {len(buckets)} min–max ranges" if count > len(buckets) else ""
     fig.update_layout(title={"text": key, "font": {"size": 14}, "x": 0.01},
                       template="plotly_white", height=300 if view.per_row == 1 else 260,
                       margin={"l": 55, "r": 15, "t": 40, "b": 40}, showlegend=False, hovermode="x",
@@ -193,23 +193,28 @@ def _add_notes(fig: go.Figure, notes: list[dict], buckets: list[dict], x: list, 
                           line={"color": NOTE, "dash": "dot", "width": 1})
 
 
+def smoothing_label(weight: float | None) -> str:
+    return f"Smoothing {weight:.2f}" if weight else "Smoothing off"
+
+
 def chart_options(view: ChartView) -> dbc.Row:
     """The options row above the charts: x axis, log-scale y, smoothing and charts per row."""
     label = "small text-secondary me-2 mb-0 text-nowrap"
     return dbc.Row([
         dbc.Col(html.Div([html.Label("X axis", htmlFor=ids.RUN_X_AXIS, className=label),
-                          dbc.Select(id=ids.RUN_X_AXIS, value=view.x, size="sm", style={"width": "140px"},
+                          dbc.Select(id=ids.RUN_X_AXIS, value=view.x, size="sm", style={"width": "148px"},
                                      options=[{"label": v, "value": k} for k, v in X_AXES.items()])],
                          className="d-flex align-items-center"), width="auto"),
         dbc.Col(dbc.Switch(id=ids.RUN_LOG_Y, label="Log scale Y", value=view.log_y, className="mb-0 small"),
                 width="auto"),
-        dbc.Col(html.Div([html.Label("Smoothing", htmlFor=ids.RUN_SMOOTH, className=label),
+        dbc.Col(html.Div([html.Label(smoothing_label(view.smooth), id=ids.RUN_SMOOTH_LABEL, htmlFor=ids.RUN_SMOOTH,
+                                     className=label, style={"minWidth": "100px"}),
                           html.Div(dcc.Slider(id=ids.RUN_SMOOTH, min=0, max=MAX_SMOOTH, step=0.01, value=view.smooth,
-                                              marks=None, updatemode="mouseup"), className="flex-grow-1")],
-                         className="d-flex align-items-center"), style={"minWidth": "260px"}),
-        dbc.Col(html.Div([html.Label("Layout", htmlFor=ids.RUN_PER_ROW, className=label),
-                          dbc.Select(id=ids.RUN_PER_ROW, value=str(view.per_row), size="sm",
-                                     style={"width": "120px"},
-                                     options=[{"label": f"{n} per row", "value": str(n)} for n in PER_ROW])],
-                         className="d-flex align-items-center"), width="auto"),
+                                              marks={0: "0", 0.5: "0.5", 0.99: "0.99"}, updatemode="mouseup",
+                                              allow_direct_input=False),
+                                   className="flex-grow-1", style={"minWidth": "150px"})],
+                         className="d-flex align-items-center")),
+        dbc.Col(html.Div(dbc.Select(id=ids.RUN_PER_ROW, value=str(view.per_row), size="sm", style={"width": "112px"},
+                                    options=[{"label": f"{n} per row", "value": str(n)} for n in PER_ROW]),
+                         title="Layout: charts per row"), width="auto"),
     ], id=ids.RUN_CHART_OPTIONS, className="g-3 align-items-center mb-2 chart-options")

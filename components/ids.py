@@ -81,6 +81,7 @@ RUN_CHART_OPTIONS = "run-chart-options"  # the options row above the charts
 RUN_X_AXIS = "run-x-axis"  # step | wall | relative
 RUN_LOG_Y = "run-log-y"
 RUN_SMOOTH = "run-smooth"  # EMA weight 0–0.99
+RUN_SMOOTH_LABEL = "run-smooth-label"  # "Smoothing 0.60", follows the slider as it is dragged
 RUN_PER_ROW = "run-per-row"  # 1 or 2 charts per row
 RUN_START_MS = "run-start-ms"  # the run's start (ms), the origin of relative time
 
