@@ -21,7 +21,7 @@ MAX_COLUMNS = 50
 MAX_MATRIX = 100  # labels per side of a confusion matrix heatmap
 IMAGE_EXT = {"png", "jpg", "jpeg", "gif", "webp", "svg"}
 TEXT_EXT = {"txt", "log", "md", "markdown", "yaml", "yml", "toml", "ini", "cfg", "conf", "out", "err", "py", "sh",
-            "rst", "xml", "html"}
+            "rst", "xml", "html", "jsonl", "ndjson"}
 TABLE_EXT = {"csv": ",", "tsv": "\t"}
 TEXT_TYPES = {"text", "log", "config"}
 
@@ -196,9 +196,10 @@ def artifact_info(core: Core, actor: Actor, run_id: str, artifact_id: str) -> di
 
 
 def preview_artifact(core: Core, actor: Actor, run_id: str, artifact_id: str) -> dict:
-    """Read only what the preview needs: nothing for images and URIs, a bounded head for the rest."""
+    """Read only what the preview needs: nothing for images (but check their bytes exist) and URIs, a bounded head
+    for the rest."""
     info = artifact_info(core, actor, run_id, artifact_id)
-    if detect_kind(info) in ("uri", "image", "none"):
+    if detect_kind(info) in ("uri", "none"):
         return build_preview(info, None)
     info, chunks = artifacts.open_artifact(core, actor, run_id, artifact_id)
     return build_preview(info, chunks)

@@ -85,6 +85,9 @@ def test_previews_by_kind_and_the_address_bar(backend: Any, core: Any, seed: See
     with signed_in(backend, seed.alice):
         shown = {a["name"]: run_artifacts.show_preview(a["id"], rid) for a in (table, matrix, image, model, remote)}
         missing = run_artifacts.show_preview("no-such-artifact", rid)
+        lost = _upload(core, seed, "lost.png", b"\x89PNG gone", "image")
+        core.store.delete(f"{seed.experiment_id}/{rid}/lost.png")
+        gone = run_artifacts.show_preview(lost["id"], rid)
         assert run_artifacts.show_preview(None, rid) == (None, no_update)
     pane, url_hash = shown["loss.csv"]
     assert url_hash == f"#artifact={table['id']}" and "step loss 1 0.5 2 0.25" in text(pane)
@@ -96,6 +99,7 @@ def test_previews_by_kind_and_the_address_bar(backend: Any, core: Any, seed: See
     assert "No preview for this type" in text(shown["model.bin"][0])
     assert "s3://models/big.ckpt" in text(shown["big.ckpt"][0])
     assert "not found" in text(missing[0]) and missing[1] == ""
+    assert "missing from the store" in text(gone[0]) and not any(type(n).__name__ == "Img" for n in walk(gone[0]))
 
 
 def test_a_click_chooses_an_artifact_a_redraw_does_not() -> None:
