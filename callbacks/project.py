@@ -79,7 +79,7 @@ def load_project(project_id: str | None, query: dict | None = None) -> html.Div:
                      html.Div(count, className="text-secondary small mb-2", id="project-counts"), *body, *dialogs])
 
 
-def _settings(project: dict) -> object:
+def _settings(project: dict) -> dbc.Modal:
     can_share = project.get("role") == "admin"
     return settings_modal(project, projects.list_shares(core(), actor(), project["id"]), can_share)
 

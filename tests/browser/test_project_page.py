@@ -42,8 +42,9 @@ def imaging(duo: DashComposite, seed: Seed) -> Iterator[Imaging]:
         exp_ids[name], run_ids[name] = exp["id"], []
         for i, (acc, loss) in enumerate(values):
             run = runs.create_run(seed.core, alice, exp["id"], f"{name}-{i}", {"seed": i}, start_time=T0 + i)
-            metrics.log_points(seed.core, alice, run["id"], [Point("accuracy", 0.5, 0, T0), Point("accuracy", acc, 1, T0),
-                                                             Point("loss", 0.9, 0, T0), Point("loss", loss, 1, T0)])
+            points = [Point("accuracy", 0.5, 0, T0), Point("accuracy", acc, 1, T0), Point("loss", 0.9, 0, T0),
+                      Point("loss", loss, 1, T0)]
+            metrics.log_points(seed.core, alice, run["id"], points)
             run_ids[name].append(run["id"])
     yield Imaging(project["id"], exp_ids, run_ids)
     projects.share_project(seed.core, alice, project["id"], "other-team", None)
