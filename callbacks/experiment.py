@@ -62,6 +62,14 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
                                   disabled=not core().settings.enable_real_time_plots)])
 
 
+def initial_content(experiment_id: str | None, query: dict) -> html.Div | None:
+    """The page's content for the signed-in user of this request (None outside one, e.g. layout validation)."""
+    try:
+        return load_experiment(experiment_id, query)
+    except (PreventUpdate, RuntimeError):  # no signed-in actor / no request context
+        return None
+
+
 def get_rows(request: dict | None, experiment_id: str) -> tuple:
     """One block of rows for AG Grid's infinite model; sort and filter become SQL over whitelisted columns."""
     if not request:
@@ -137,8 +145,6 @@ def _cell(value: object) -> object:
 
 
 def register(app: Dash) -> None:
-    app.callback(Output(ids.EXP_CONTENT, "children"), Input(ids.EXP_ID, "data"),
-                 State(ids.EXP_QUERY, "data"))(load_experiment)
     app.callback(Output(ids.RUN_GRID, "getRowsResponse"), Output(ids.RUN_COUNT, "children"),
                  Input(ids.RUN_GRID, "getRowsRequest"), State(ids.EXP_ID, "data"),
                  prevent_initial_call=True)(get_rows)

@@ -1,9 +1,13 @@
-"""/experiments/<experiment_id>: the run table (infinite scroll; sort, filter and selection kept in the URL)."""
+"""/experiments/<experiment_id>: the run table (infinite scroll; sort, filter and selection kept in the URL).
+
+The content is built in the same request as the page (Dash pages call this layout from their routing callback),
+so the grid mounts one round trip sooner than if a callback filled it in afterwards."""
 from __future__ import annotations
 
 import dash
 from dash import dcc, html
 
+from callbacks.experiment import initial_content
 from components import ids
 
 dash.register_page(__name__, path_template="/experiments/<experiment_id>",
@@ -14,4 +18,4 @@ def layout(experiment_id: str | None = None, **query: str) -> html.Div:
     return html.Div([dcc.Store(id=ids.EXP_ID, data=experiment_id),
                      dcc.Store(id=ids.EXP_QUERY, data=dict(query)),
                      dcc.Location(id=ids.EXP_URL, refresh=False),
-                     html.Div(id=ids.EXP_CONTENT)])
+                     html.Div(initial_content(experiment_id, dict(query)), id=ids.EXP_CONTENT)])
