@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db import metric_rows, rollups
-from db.models import MetricSeries, now_ms
+from db.models import MetricSeries, Run, now_ms
 from services import audit, validation
 from services.access import require_run
 from services.context import Actor, Core
@@ -86,14 +86,22 @@ def _check_size(points: list[Point]) -> None:
         raise Invalid(f"at most {MAX_POINTS_PER_REQUEST} metric values per request", "metrics")
 
 
-def log_points(core: Core, actor: Actor, run_id: str, points: list[Point]) -> dict:
-    """Store a batch atomically: points, summaries and one audit row; then bump versions and publish."""
+Prepare = Callable[[Session, Run, list[Point]], list[Point]]
+
+
+def log_points(core: Core, actor: Actor, run_id: str, points: list[Point], prepare: Prepare | None = None) -> dict:
+    """Store a batch atomically: points, summaries and one audit row; then bump versions and publish.
+    `prepare` may rewrite the points inside the same transaction (the MLflow path settles replays there)."""
     _check_size(points)
     with core.sessions() as session:
         try:
             with session.begin():
                 run = require_run(session, actor, run_id, "editor")
                 ensure_writable(run)
+                if prepare is not None:
+                    points = prepare(session, run, points)
+                    if not points:
+                        return {"run_id": run_id, "accepted": 0}
                 series_ids = metric_rows.ensure_series(session, run.pk, sorted({p.key for p in points}))
                 metric_rows.insert_points(session, [(series_ids[p.key], p.step, p.ts, p.value) for p in points])
                 metric_rows.merge_summaries(session, _batch_summaries(points, series_ids))

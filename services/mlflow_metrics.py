@@ -5,21 +5,20 @@ from __future__ import annotations
 import base64
 import json
 import math
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db import metric_rows
-from db.models import MetricPoint, MetricSeries
+from db.models import MetricPoint, MetricSeries, Run
 from services import validation
 from services import metrics as metric_service
-from services.access import require_run
 from services.context import Actor, Core
 from services.errors import Conflict, Invalid
 from services.metrics import Point
-from services.mlflow_store import load_run, wire_float
+from services.mlflow_store import load_run
 
 INT64 = 2**63
 MAX_HISTORY_PAGE = 25_000
@@ -60,7 +59,15 @@ def integer(raw: Any, field: str, default: int | None = None) -> int:
     return value
 
 
+@lru_cache(maxsize=4096)
+def _checked_key(key: str) -> str:
+    return validation.key(key, "key")  # raises for a bad key, and errors are never cached
+
+
 def make_point(key: Any, value: Any, timestamp: Any, step: Any) -> Point:
+    if type(key) is str and type(value) is float and type(timestamp) is int and type(step) is int \
+            and 0 <= timestamp < INT64 and -INT64 <= step < INT64:  # what every client sends: no conversions
+        return Point(_checked_key(key), value, step, timestamp)
     validation.key(key, "key")
     ts = integer(timestamp, "timestamp")
     if ts < 0:
@@ -72,11 +79,18 @@ def _same(a: float | None, b: float) -> bool:
     return (a is None or math.isnan(a)) if math.isnan(b) else a == b
 
 
-def _settle(session: Session, run_pk: int, points: list[Point]) -> list[Point]:
+def _settle(session: Session, run: Run, points: list[Point]) -> list[Point]:
     """Drop exact replays; move a different value logged at a taken (step, timestamp) 1 ms later, because
-    MLflow keeps both values where our key is (step, timestamp)."""
-    series = dict(session.execute(select(MetricSeries.key, MetricSeries.id).where(
-        MetricSeries.run_pk == run_pk, MetricSeries.key.in_({p.key for p in points}))).all())
+    MLflow keeps both values where our key is (step, timestamp). Keys whose batch starts after their last
+    stored step (what a training loop sends) cannot collide, so only the other keys' points are read back."""
+    first: dict[str, int] = {}
+    for p in points:
+        if p.step < first.get(p.key, p.step + 1):
+            first[p.key] = p.step
+    series = {key: sid for key, sid, count, last_step in session.execute(
+        select(MetricSeries.key, MetricSeries.id, MetricSeries.count, MetricSeries.last_step).where(
+            MetricSeries.run_pk == run.pk, MetricSeries.key.in_(list(first))))
+        if count and (last_step is None or first[key] <= last_step)}
     taken: dict[tuple[str, int, int], float | None] = {}
     old = [p for p in points if p.key in series]
     if old:
@@ -103,14 +117,11 @@ def _unique_violation(exc: Exception) -> bool:
 
 
 def log_points(core: Core, actor: Actor, run_id: str, points: list[Point]) -> None:
-    """Store a batch; a concurrent writer taking one of our (step, timestamp) slots costs one retry."""
+    """Store a batch in one transaction; a concurrent writer taking one of our (step, timestamp) slots costs
+    one retry."""
     for attempt in range(2):
-        with core.sessions() as session:
-            settled = _settle(session, require_run(session, actor, run_id, "editor").pk, points)
-        if not settled:
-            return
         try:
-            metric_service.log_points(core, actor, run_id, settled)
+            metric_service.log_points(core, actor, run_id, points, prepare=_settle)
             return
         except Exception as exc:  # noqa: BLE001 - only a unique violation is retried
             if attempt or not _unique_violation(exc):
@@ -134,8 +145,41 @@ def _encode(step: int, ts: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"s": step, "t": ts}).encode()).decode().rstrip("=")
 
 
-def history(core: Core, actor: Actor, run_id: str, key: str, max_results: int | None,
-            page_token: str | None) -> tuple[list[dict], str | None]:
+def _page(session: Session, series_id: int, after: tuple[int, int] | None, limit: int) -> list[tuple]:
+    """(step, ts, value) rows straight from the DBAPI cursor: no Row objects for a 25,000-point page."""
+    mark = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
+    sql = f"SELECT step, ts, value FROM metric_points WHERE series_id = {mark}"
+    args: tuple = (series_id,)
+    if after is not None:
+        sql += f" AND (step, ts) > ({mark}, {mark})"
+        args += after
+    cursor = session.connection().connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(f"{sql} ORDER BY step, ts LIMIT {int(limit)}", args)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+_WIRE_TOKENS = {"NaN": '"NaN"', "null": '"NaN"', "Infinity": '"Infinity"', "-Infinity": '"-Infinity"'}
+
+
+def history_json(core: Core, actor: Actor, run_id: str, key: str, max_results: int | None,
+                 page_token: str | None) -> str:
+    """get-history's whole JSON reply, written directly: {"metrics": [...], "next_page_token": ...}.
+    Values go through the C encoder in one call; NaN, infinities (and SQLite's NULL for NaN) become the
+    strings MLflow sends."""
+    rows, token = _history_rows(core, actor, run_id, key, max_results, page_token)
+    values = json.dumps([row[2] for row in rows])[1:-1].split(", ") if rows else []
+    head = '{"key":' + json.dumps(key) + ',"value":'
+    items = ",".join([f'{head}{_WIRE_TOKENS.get(v, v)},"timestamp":{row[1]},"step":{row[0]}}}'
+                      for v, row in zip(values, rows)])
+    tail = f',"next_page_token":{json.dumps(token)}' if token else ""
+    return f'{{"metrics":[{items}]{tail}}}'
+
+
+def _history_rows(core: Core, actor: Actor, run_id: str, key: str, max_results: int | None,
+                  page_token: str | None) -> tuple[list[tuple], str | None]:
     """Raw points by (step, timestamp). Without max_results everything comes back, as MLflow's server does."""
     if max_results is not None and max_results < 1:
         raise Invalid(f"Invalid value {max_results} for parameter 'max_results': must be at least 1",
@@ -148,8 +192,7 @@ def history(core: Core, actor: Actor, run_id: str, key: str, max_results: int | 
                                                                   MetricSeries.key == key)).scalar()
         if series_id is None:
             return [], None
-        rows = metric_rows.page(session, series_id, after, (limit + 1) if limit else 2**62)
+        rows = _page(session, series_id, after, (limit + 1) if limit else 2**62)
     more = limit is not None and len(rows) > limit
     rows = rows[:limit] if limit else rows
-    items = [{"key": key, "value": wire_float(v), "timestamp": ts, "step": step} for step, ts, v in rows]
-    return items, _encode(rows[-1][0], rows[-1][1]) if more else None
+    return rows, _encode(rows[-1][0], rows[-1][1]) if more else None

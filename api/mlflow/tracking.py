@@ -12,10 +12,10 @@ from api.mlflow.wire import (BadRequest, error, fields, key_values, optional_int
 from services import mlflow_experiments as experiments
 from services import mlflow_runs as runs
 from services.mlflow_artifacts import list_files
-from services.mlflow_metrics import history, make_point
+from services.mlflow_metrics import history_json, make_point
 from services.mlflow_search import search_experiments, search_runs
 
-Handler = Callable[[dict], dict | None]
+Handler = Callable[[dict], dict | Response | None]
 ROUTES: dict[tuple[str, str], Handler] = {}
 
 
@@ -159,10 +159,11 @@ def search_runs_view(data: dict) -> dict:
 
 
 @endpoint("/metrics/get-history", "GET")
-def get_metric_history(data: dict) -> dict:
-    items, token = history(core(), actor(), run_id(data), text(data, "metric_key"),
-                           optional_int(data, "max_results"), text(data, "page_token", False))
-    return {"metrics": items, **({"next_page_token": token} if token else {})}
+def get_metric_history(data: dict) -> Response:
+    """Pages of up to 25,000 points: the body is written by the service, not built as dicts and re-encoded."""
+    body = history_json(core(), actor(), run_id(data), text(data, "metric_key"),
+                        optional_int(data, "max_results"), text(data, "page_token", False))
+    return Response(body, mimetype="application/json")
 
 
 @endpoint("/artifacts/list", "GET")
@@ -178,7 +179,8 @@ def search_logged_models(data: dict) -> dict:
 
 def _view(handler: Handler) -> Callable[[], Response]:
     def view() -> Response:
-        return reply(handler(fields()))
+        result = handler(fields())
+        return result if isinstance(result, Response) else reply(result)
     view.__name__ = handler.__name__
     return view
 
