@@ -166,7 +166,8 @@ def _chart(run_id: str, key: str, items: list[dict], view: ChartView, start_ms: 
     except ServiceError as exc:  # busy: too many charts being drawn at once
         return html.Div(f"{key}: {exc.message}", className="text-warning small")
     anchored = [n for n in items if n["metric_key"] == key]
-    return dcc.Graph(figure=metric_figure(series, anchored, view, start_ms), config={"displaylogo": False, "responsive": True},
+    return dcc.Graph(figure=metric_figure(series, anchored, view, start_ms),
+                     config={"displaylogo": False, "responsive": True},
                      className="metric-chart", id={"type": "metric-chart", "key": key})
 
 

@@ -1,4 +1,4 @@
-"""/runs/<run_id>: one run's parameters, metric charts (downsampled on the server), notes, parent and children."""
+"""/runs/<run_id>: parameters, metric charts (view in ?metrics=&x=&logy=&smooth=&cols=), notes, parent, children."""
 from __future__ import annotations
 
 import dash

@@ -20,7 +20,8 @@ LOSS_TITLE = "#run-charts .metric-chart:first-of-type"
 @pytest.fixture(scope="module")
 def chart_run(seed: Seed) -> str:
     """A run logged once a minute for an hour and a half: loss falls over decades (a log-scale shape), score crosses 0."""
-    run = runs.create_run(seed.core, seed.alice, seed.experiment_id, "charts-run", {"lr": 0.01}, start_time=START)
+    run = runs.create_run(seed.core, seed.alice, seed.experiment_id, "charts-run", {"lr": 0.01},
+                          start_time=START)
     points = [Point("loss", 2.0 * math.exp(-s / 12), s, START + (s + 1) * 60_000) for s in range(90)]
     points += [Point("score", s / 10 - 2, s, START + (s + 1) * 60_000) for s in range(90)]
     metrics.log_points(seed.core, seed.alice, run["id"], points)
