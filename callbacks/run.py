@@ -44,10 +44,12 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
     header = page_header(run["name"], _subtitle(run), [], badges=_badges(run),
                          trail=[("Projects", "/projects"), (project["name"], f"/projects/{project['id']}"),
                                 (exp["name"], f"/experiments/{exp['id']}"), (run["name"], None)])
-    left = [html.Div(id=ids.RUN_SAFETY), html.Div(id=ids.RUN_COST), kv_card("Parameters", run["parameters"], "No parameters."),
+    left = [html.Div(id=ids.RUN_SAFETY), html.Div(id=ids.RUN_COST),
+            kv_card("Parameters", run["parameters"], "No parameters."),
             dbc.Card(dbc.CardBody([html.Div("Metrics", className="card-title-sm"),
                                    html.Div(metric_table([]), id=ids.RUN_METRIC_TABLE)]), className="mb-3"),
-            _relatives(run, exp["id"]), html.Div(kv_card("Tags", run["tags"], "No tags."), id=ids.RUN_TAGS),
+            _relatives(run, exp["id"]),
+            html.Div(kv_card("Tags", run["tags"], "No tags.", card_id=ids.TAG_VIEW), id=ids.RUN_TAGS),
             kv_card("Environment", {**run["environment"], **({"git_commit": run["git_commit"]}
                                                               if run["git_commit"] else {})}, "Not recorded.")]
     picker = dcc.Dropdown(id=ids.RUN_METRIC_KEYS, options=keys, value=chosen, multi=True,
