@@ -1,6 +1,38 @@
-/* Clientside callbacks: refetch the run table's loaded blocks when the experiment's live version moves. */
+/* Clientside callbacks: the run table's first rows from the page itself; refetch its loaded blocks when the
+   experiment's live version moves. */
+function etStable(value) {
+    /* JSON with sorted keys, so two equal filter models compare equal whatever their key order. */
+    if (Array.isArray(value)) {
+        return "[" + value.map(etStable).join(",") + "]";
+    }
+    if (value && typeof value === "object") {
+        return "{" + Object.keys(value).sort().map(k => JSON.stringify(k) + ":" + etStable(value[k])).join(",") + "}";
+    }
+    return JSON.stringify(value === undefined ? null : value);
+}
+
+function etSameTableState(request, first) {
+    const sort = (request.sortModel || []).map(s => (s.sort === "desc" ? "-" : "") + s.colId).join(",");
+    return sort === first.sort && etStable(request.filterModel || {}) === etStable(first.filter || {});
+}
+
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     et: {
+        /* The run table's row requests: the first one is answered from the rows the page came with (computed in
+           the page's own request for the state in its URL); every other one goes to the server callback. */
+        serveRows: function (request, first) {
+            const skip = window.dash_clientside.no_update;
+            if (!request) {
+                return [skip, skip, skip, skip];
+            }
+            if (first && request.startRow === 0 && request.endRow <= first.end && etSameTableState(request, first)) {
+                const rows = first.response.rowData.slice(0, request.endRow);
+                return [{rowData: rows, rowCount: first.response.rowCount}, first.label, skip, null];
+            }
+            const forward = {startRow: request.startRow, endRow: request.endRow, sortModel: request.sortModel,
+                             filterModel: request.filterModel, nonce: Math.random()};
+            return [skip, skip, forward, first ? null : skip];
+        },
         refreshRunGrid: function (version) {
             if (version === null || version === undefined || !window.dash_ag_grid) {
                 return window.dash_clientside.no_update;

@@ -12,11 +12,12 @@ from callbacks.common import actor, core
 from components import ids
 from components.common import not_found, page_header, status_badge
 from components.grids import run_column_defs, run_grid
-from components.url_state import (parse_aggregates, parse_filter, parse_list, parse_sort, run_table_search,
-                                  selected_ids)
+from components.url_state import (format_sort, parse_aggregates, parse_filter, parse_list, parse_sort,
+                                  run_table_search, selected_ids)
 from services import experiments, projects, run_table
 from services.errors import NotFound, ServiceError
 
+FIRST_BLOCK = 100  # the grid's cacheBlockSize
 REFRESH_MS = 1000  # a new run shows within two seconds; an idle tick costs one counter read
 
 
@@ -34,8 +35,9 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
         columns = run_table.discover_columns(core(), who, exp["id"])
     except NotFound:
         return not_found("experiment")
-    aggregates = parse_aggregates(query.get("agg"))
-    defs = run_column_defs(columns, aggregates, parse_sort(query.get("sort")))
+    aggregates, sort, filter_model = parse_aggregates(query.get("agg")), parse_sort(query.get("sort")), \
+        parse_filter(query.get("filter"))
+    defs = run_column_defs(columns, aggregates, sort)
     trends = [dbc.Button("Trends & cost", href=f"/experiments/{exp['id']}/trends", color="light", size="sm",
                          className="border", id="exp-trends-link")]
     header = page_header(exp["name"], exp["description"] or None, trends,
@@ -56,10 +58,23 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
                                 value=aggregates, inline=True, switch=True, className="small")],
                  className="d-flex align-items-center ms-auto")], className="d-flex align-items-center mb-2")
     return html.Div([header, hypothesis, html.Div(id=ids.EXP_SUMMARY), toolbar,
-                     run_grid(defs, parse_filter(query.get("filter")), parse_list(query.get("sel"))),
-                     dcc.Store(id=ids.EXP_SEEN, data=version), dcc.Store(id=ids.EXP_COLUMNS, data=columns),
+                     run_grid(defs, filter_model, parse_list(query.get("sel"))),
+                     dcc.Store(id=ids.RUN_FIRST_BLOCK, data=first_block(exp["id"], sort, filter_model)),
+                     dcc.Store(id=ids.RUN_ROWS_REQUEST), dcc.Store(id=ids.EXP_SEEN, data=version), dcc.Store(id=ids.EXP_COLUMNS, data=columns),
                      dcc.Interval(id=ids.EXP_TICK, interval=REFRESH_MS,
                                   disabled=not core().settings.enable_real_time_plots)])
+
+
+def first_block(experiment_id: str, sort: list[tuple[str, str]], filter_model: dict) -> dict | None:
+    """Rows [0, FIRST_BLOCK) for the table state the page opens with; the grid's first request is answered from
+    this in the browser (assets/clientside.js serveRows) when it asks for exactly that state."""
+    sort_model = [{"colId": col, "sort": direction} for col, direction in sort]
+    response, label = get_rows({"startRow": 0, "endRow": FIRST_BLOCK, "sortModel": sort_model,
+                                "filterModel": filter_model}, experiment_id)
+    if label == "Not found" or "rowData" not in response:
+        return None
+    return {"end": FIRST_BLOCK, "sort": format_sort(sort_model), "filter": filter_model, "response": response,
+            "label": label}
 
 
 def initial_content(experiment_id: str | None, query: dict) -> html.Div | None:
@@ -145,8 +160,14 @@ def _cell(value: object) -> object:
 
 
 def register(app: Dash) -> None:
+    app.clientside_callback(ClientsideFunction("et", "serveRows"),
+                            Output(ids.RUN_GRID, "getRowsResponse", allow_duplicate=True),
+                            Output(ids.RUN_COUNT, "children", allow_duplicate=True),
+                            Output(ids.RUN_ROWS_REQUEST, "data"), Output(ids.RUN_FIRST_BLOCK, "data"),
+                            Input(ids.RUN_GRID, "getRowsRequest"), State(ids.RUN_FIRST_BLOCK, "data"),
+                            prevent_initial_call=True)
     app.callback(Output(ids.RUN_GRID, "getRowsResponse"), Output(ids.RUN_COUNT, "children"),
-                 Input(ids.RUN_GRID, "getRowsRequest"), State(ids.EXP_ID, "data"),
+                 Input(ids.RUN_ROWS_REQUEST, "data"), State(ids.EXP_ID, "data"),
                  prevent_initial_call=True)(get_rows)
     app.callback(Output(ids.EXP_SEEN, "data"), Output(ids.EXP_COLUMNS, "data"),
                  Output(ids.RUN_GRID, "columnDefs"),
