@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import actor, core
@@ -39,10 +39,23 @@ def team_section(who: Actor, team: str, manage: bool) -> html.Div:
         return html.Div(exc.message, className="text-warning small")
     totals = view.totals_row(cost, prefix=f"team-{team}") if cost["runs"] and view.has_usage(cost["resources"]) \
         else html.P("No resource figures logged in this team's projects yet.", className="small text-secondary")
-    body = [html.Div("Usage & cost", className="small fw-semibold mb-1"), totals, view.rates_line(cost["rates"])]
+    body = [html.Div("Usage & cost", className="small fw-semibold mb-1"), totals, _by_project(cost["by_project"]),
+            view.rates_line(cost["rates"])]
     if manage:
         body.append(_rates_form(team, cost["rates"]))
     return html.Div(body, id={"type": ids.TEAM_USAGE, "team": team}, className="team-usage border-top pt-2 mt-2")
+
+
+def _by_project(by_project: list[dict]) -> html.P | None:
+    """The team's projects with a cost, dearest first, each linked to its trends page."""
+    costly = sorted((p for p in by_project if p["cost"]["total"]), key=lambda p: -p["cost"]["total"])
+    if not costly:
+        return None
+    parts: list = ["By project: "]
+    for i, project in enumerate(costly):
+        parts += [", " if i else "", dcc.Link(project["name"], href=f"/projects/{project['id']}/trends"),
+                  f" {view.money(project['cost']['total'])}"]
+    return html.P(parts, className="small mb-1")
 
 
 def _rates_form(team: str, rates: dict) -> html.Div:

@@ -13,6 +13,7 @@ STATUS_COLOURS = {"FINISHED": "#16a34a", "FAILED": "#dc2626", "KILLED": "#d97706
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
 DASH = "—"
 MARGIN = {"l": 55, "r": 20, "t": 30, "b": 45}
+SOURCES = {"logged": "logged", "system_metrics": "from system metrics", "declared": "declared × duration"}
 LABELLED_POINTS = 12  # up to this many experiments, each point carries its name
 
 BEST_EMPTY = ("No experiment of this project has logged {metric} yet. Log it from training code "
@@ -195,14 +196,19 @@ def run_cost_card(answer: dict) -> dbc.Card | None:
     res = answer["resources"]
     if all(res.get(k) is None for k in ("cpu_hours", "gpu_hours", "peak_memory_gb")):
         return None
-    rows = [("CPU hours", fmt(res["cpu_hours"])), ("GPU hours", fmt(res["gpu_hours"])),
-            ("Peak memory", DASH if res["peak_memory_gb"] is None else f"{fmt(res['peak_memory_gb'])} GB")]
+    sources = answer.get("sources") or {}
+    rows = [("CPU hours", fmt(res["cpu_hours"]), sources.get("cpu_hours")),
+            ("GPU hours", fmt(res["gpu_hours"]), sources.get("gpu_hours")),
+            ("Peak memory", DASH if res["peak_memory_gb"] is None else f"{fmt(res['peak_memory_gb'])} GB",
+             sources.get("peak_memory_gb"))]
     cost = answer["cost"]
-    body = [html.Table(html.Tbody([html.Tr([html.Td(k, className="text-secondary"), html.Td(v)]) for k, v in rows]
-                                  + [html.Tr([html.Td("Cost", className="fw-semibold"),
-                                              html.Td(money(cost["total"], cost["currency"]),
-                                                      className="fw-semibold", id="run-cost-total")])]),
-                       className="table table-sm mb-1"),
+    lines = [html.Tr([html.Td(k, className="text-secondary"), html.Td(v),
+                      html.Td(SOURCES.get(src or "", ""), className="small text-secondary text-end")])
+             for k, v, src in rows]
+    lines.append(html.Tr([html.Td("Cost", className="fw-semibold"),
+                          html.Td(money(cost["total"], cost["currency"]), className="fw-semibold",
+                                  id="run-cost-total"), html.Td()]))
+    body = [html.Table(html.Tbody(lines), className="table table-sm mb-1"),
             rates_line(answer["rates"])]
     if answer.get("running"):
         body.append(html.P("Still running: the figures grow until it ends.", className="small text-secondary mb-0"))

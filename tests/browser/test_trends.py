@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from dash.testing.composite import DashComposite
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.ui import WebDriverWait
 
 from components.trends import money
@@ -85,6 +86,16 @@ def test_project_trends_best_point_per_experiment_and_cost(duo: DashComposite, f
     _full_shot(duo, "trends-01-project")
     assert duo.get_logs() == []
 
+    point = duo.driver.find_elements("css selector", POINTS.format("#trends-best-chart"))[-1]  # lstm, newest
+    ActionChains(duo.driver).move_to_element(point).click().perform()
+    WebDriverWait(duo.driver, 10).until(
+        lambda d: urlsplit(d.current_url).path == f"/experiments/{forecast.experiment_ids['lstm']}",
+        "a click on a point opens its experiment")
+    duo.wait_for_contains_text("#exp-content h1", "lstm")
+    assert duo.get_logs() == []
+
+    duo.driver.get(f"{duo.server.url}/projects/{forecast.project_id}/trends")
+    _count(duo, POINTS.format("#trends-best-chart"), 3)
     duo.select_dcc_dropdown("#trends-metric", "loss")
     WebDriverWait(duo.driver, 10).until(lambda d: _query(duo).get("mode") == ["min"], "mode follows the metric")
     assert _query(duo)["metric"] == ["loss"]

@@ -115,7 +115,7 @@ def test_run_cost_card_shows_cost_or_hides(backend: Any, extra: Extra) -> None:
             cost.run_card(0, "no-such-run")
     words = text(card)
     assert find(card, "run-cost-total").children == "$5.25"
-    assert "CPU hours" in words and "4" in words and "5 GB" in words
+    assert "CPU hours" in words and "4" in words and "5 GB" in words and "logged" in words
     assert hidden is None  # a RUNNING run with no figures at all
     resources.log_resources(extra.seed.core, extra.seed.alice, extra.seed.run_ids[1], {"gpu_hours": 1.0})
     with signed_in(backend, extra.seed.alice):
@@ -130,6 +130,7 @@ def test_teams_page_totals_and_rates(backend: Any, extra: Extra) -> None:
     with signed_in(backend, alice):
         listing, _ = teams.list_teams(0)
         assert "$5.25" in text(listing) and "Usage & cost" in text(listing)
+        assert " ".join(text(listing).split()).count("By project: healthcare-ai $5.25") == 1
         message, refresh = cost.change_rates("ml-team", {"cpu_per_hour": "abc", "gpu_per_hour": "1",
                                                           "memory_per_gb_hour": "0"}, 3)
         assert "CPU $/hour must be a number" in text(message) and refresh is not None and refresh != 4
