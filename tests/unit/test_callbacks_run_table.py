@@ -151,3 +151,13 @@ def test_child_runs_name_their_parent(backend: Any, core: Any, seed: Seed) -> No
         response, _ = experiment.get_rows({"startRow": 0, "endRow": 50}, seed.experiment_id)
     child = next(r for r in response["rowData"] if r["name"] == "fold-1")
     assert child["parent"] == "run-000" and child["parent_run_id"] == seed.run_ids[0]
+
+
+def test_page_carries_the_first_rows_for_the_state_in_its_url(backend: Any, seed: Seed) -> None:
+    query = {"sort": "m:loss:last", "filter": '{"status":{"filterType":"text","type":"equals","filter":"RUNNING"}}'}
+    with signed_in(backend, seed.alice):
+        first = find(experiment.load_experiment(seed.experiment_id, query), ids.RUN_FIRST_BLOCK).data
+    names = [r["name"] for r in first["response"]["rowData"]]
+    assert first["sort"] == "m:loss:last" and first["filter"]["status"]["filter"] == "RUNNING"
+    assert first["label"] == "6 runs" and first["response"]["rowCount"] == 6  # runs 0, 3, 6 were finished/failed
+    assert names[0] == "run-008" and "run-003" not in names  # lowest final loss among the running ones
