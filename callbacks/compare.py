@@ -18,6 +18,7 @@ from services.errors import NotFound, ServiceError
 
 CURVE_BUCKETS = 1000
 MAX_GROUPED_RUNS = 100  # runs read for group mean curves (one downsampled read each)
+MAX_TABLE_ROWS = 500  # run rows drawn in the params and metric tables (group rows summarize every run)
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 EMPTY = "No runs selected: select runs in an experiment's run table and press Compare."
 
@@ -121,7 +122,13 @@ def update_tables(runs: list | None, brush: dict | None, diff_only: bool | None,
     if not shown:
         empty = view.empty_state("No run lies inside every brushed range; widen or clear a range on the chart.")
         return empty, empty, label
-    return view.params_table(shown, bool(diff_only)), _metric_summaries(shown, base, groups.parse_key(group)), label
+    key = groups.parse_key(group)
+    if len(shown) > MAX_TABLE_ROWS:
+        label = html.Span([label, f" Tables list the first {MAX_TABLE_ROWS} of {len(shown)} runs"
+                                  f"{'' if key else ' (group them, or brush the chart to narrow)'}."],
+                          className="table-cap-note")
+    rows = shown[:MAX_TABLE_ROWS]
+    return view.params_table(rows, bool(diff_only)), _metric_summaries(shown if key else rows, base, key), label
 
 
 def _metric_summaries(shown: list[dict], base: dict | None, key: groups.GroupKey | None) -> html.Div:

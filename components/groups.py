@@ -6,7 +6,7 @@ from dash import html
 
 from typing import Any
 
-from components.compare import AGGS, PALETTE, empty_state
+from components.compare import AGGS, PALETTE, el, empty_state
 
 
 def cell_text(stat: Any) -> str:
@@ -33,7 +33,7 @@ def group_table(kind: str, name: str, summaries: list[dict], keys: list[str]) ->
         mark = html.Span(f"{group['failed']} gate failed", className="badge bg-danger gate-badge gate-failed ms-1") \
             if group["failed"] else None
         cells = [html.Td([group_label(name, group["value"]), mark]), html.Td(str(group["runs"]), className="num")]
-        cells += [html.Td(cell_text(group["stats"].get((metric, agg))), className="num group-cell")
+        cells += [el(html.Td, cell_text(group["stats"].get((metric, agg))), className="num group-cell")
                   for metric in keys for agg in AGGS]
         rows.append(html.Tr(cells, className="group-row"))
     note = html.Div("Each cell: mean ± sample standard deviation (number of runs with a value); "

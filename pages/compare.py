@@ -1,4 +1,4 @@
-"""/compare?runs=…&baseline=…&metrics=…: any number of runs side by side (state in the URL)."""
+"""/compare?runs=…&baseline=…&metrics=…&group=…&brush=…: any number of runs side by side (state in the URL)."""
 from __future__ import annotations
 
 import dash

@@ -104,6 +104,16 @@ def test_brushing_a_parcoords_axis_narrows_the_tables(backend: Any, seed: Seed) 
     assert "No run lies inside every brushed range" in text(empty[0])
 
 
+def test_tables_list_at_most_the_row_cap_and_say_so(backend: Any, seed: Seed, monkeypatch: Any) -> None:
+    data = _data(_page(backend, seed.alice, runs=",".join(seed.run_ids)))
+    monkeypatch.setattr(compare, "MAX_TABLE_ROWS", 4)
+    params, table, label = _tables(backend, seed, data, diff=False)
+    assert "Tables list the first 4 of 6 runs" in text(label)
+    assert "run-003" in text(table) and "run-004" not in text(table) and "run-004" not in text(params)
+    grouped = text(compare.update_tables(data, {}, True, data[0]["id"], "param:algorithm")[1])
+    assert "(3)" in grouped  # the group rows still summarize all six runs
+
+
 def test_constraint_range_shapes_plotly_sends() -> None:
     assert parcoords.merge_constraints({}, [{"dimensions[2].constraintrange": [1, 0]}, [0]]) == {"2": [[0, 1]]}
     two = parcoords.merge_constraints({}, [{"dimensions[1].constraintrange": [[[0, 1], [3, 4]]]}, [0]])
@@ -123,6 +133,17 @@ def test_curves_overlay_each_run_and_cap_at_twenty(backend: Any, core: Any) -> N
     assert [t.name for t in few.data] == ["run-000", "run-001", "run-002"]
     assert list(few.data[0].x) == [0, 1, 2, 3, 4] and few.data[0].y[0] == pytest.approx(1.0)
     assert note_few == "3 runs with loss." and bars.data[0].y[0] == "alpha"
+
+
+def test_fast_table_elements_serialize_like_dash_components() -> None:
+    from dash import html
+
+    for cls, props in ((html.Td, {"className": "num"}), (html.Span, {}), (html.A, {"href": "/runs/x", "title": "t"})):
+        fast, slow = view.el(cls, ["1", view.el(html.Span, "d")], **props), cls(["1", html.Span("d")], **props)
+        assert fast.to_plotly_json()["props"].keys() == slow.to_plotly_json()["props"].keys()
+        assert fast.to_plotly_json()["type"] == slow.to_plotly_json()["type"]
+        assert fast.to_plotly_json()["props"]["children"][1].to_plotly_json() == html.Span("d").to_plotly_json()
+        assert text(fast) == "1 d"
 
 
 def test_importance_is_absolute_spearman_with_n() -> None:
