@@ -5,7 +5,7 @@ import base64
 import json
 from typing import Any
 
-from sqlalchemy import Float, String, and_, case, cast, exists, literal, not_, or_, select
+from sqlalchemy import Float, String, and_, case, cast, literal, not_, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
@@ -13,8 +13,8 @@ from db.models import Experiment, MetricSeries, Param, Project, Run, RunTag, Use
 from services.access import visible_project_ids
 from services.context import Actor, Core
 from services.errors import Invalid
-from services.mlflow_store import (DEFAULT_ID, DEFAULT_NAME, PARENT_TAG, RUN_NAME_TAG, TAGS_SETTING,
-                                   default_experiment_id, experiment_wire, wire_runs)
+from services.mlflow_store import (DEFAULT_ID, DEFAULT_NAME, PARENT_TAG, RUN_COLUMNS, RUN_NAME_TAG,
+                                   TAGS_SETTING, default_experiment_id, experiment_wire, wire_runs)
 from services.search_filter import NULL_OPS, NUMERIC_OPS, STRING_OPS, Clause, OrderKey, like_to_glob
 from services.search_filter import parse_filter, parse_order_by
 
@@ -80,27 +80,24 @@ def numeric_condition(column: Any, clause: Clause) -> ColumnElement:
             "<": column < value, "<=": column <= value}[clause.op]
 
 
-def _presence(sub: Any, clause: Clause) -> ColumnElement:
-    return sub if clause.op == "IS NOT NULL" else not_(sub)
-
-
 def _metric_condition(clause: Clause, dialect: str) -> ColumnElement:
+    """IN (SELECT run_pk ...): a hash semi-join whatever the planner's row estimates, never a scan per run."""
     s = aliased(MetricSeries)
-    base = exists().where(s.run_pk == Run.pk, s.key == clause.key)
+    runs_with = select(s.run_pk).where(s.key == clause.key)
     if clause.op in NULL_OPS:
-        return _presence(base, clause)
-    condition = base.where(numeric_condition(s.last_value, clause))
+        return Run.pk.in_(runs_with) if clause.op == "IS NOT NULL" else Run.pk.not_in(runs_with)
+    matching = runs_with.where(numeric_condition(s.last_value, clause))
     if dialect == "postgresql":  # Postgres orders NaN above every number; MLflow never matches NaN
-        condition = condition.where(s.last_value != cast(literal("NaN"), Float))
-    return condition
+        matching = matching.where(s.last_value != cast(literal("NaN"), Float))
+    return Run.pk.in_(matching)
 
 
 def _keyed_condition(model: Any, clause: Clause, dialect: str) -> ColumnElement:
     row = aliased(model)
-    base = exists().where(row.run_pk == Run.pk, row.key == clause.key)
+    runs_with = select(row.run_pk).where(row.key == clause.key)
     if clause.op in NULL_OPS:
-        return _presence(base, clause)
-    return base.where(string_condition(row.value, clause, dialect))
+        return Run.pk.in_(runs_with) if clause.op == "IS NOT NULL" else Run.pk.not_in(runs_with)
+    return Run.pk.in_(runs_with.where(string_condition(row.value, clause, dialect)))
 
 
 def _tag_condition(clause: Clause, dialect: str) -> ColumnElement:
@@ -145,16 +142,35 @@ def run_condition(clause: Clause, dialect: str) -> ColumnElement:
     raise Invalid(f"searching by {clause.entity} is not supported", "filter")
 
 
+_KEYED = {"metric": (MetricSeries, MetricSeries.last_value), "param": (Param, Param.value),
+          "tag": (RunTag, RunTag.value)}
+
+
+def _run_order(stmt: Any, keys: list[OrderKey], dialect: str) -> Any:
+    """ORDER BY for runs: each metric/param/tag key is one LEFT JOIN (not a subquery per row)."""
+    joined: dict[tuple[str, str], Any] = {}
+    for key in keys:
+        if key.entity in _KEYED and not (key.entity == "tag" and key.key == RUN_NAME_TAG) \
+                and (key.entity, key.key) not in joined:
+            model = aliased(_KEYED[key.entity][0])
+            stmt = stmt.outerjoin(model, and_(model.run_pk == Run.pk, model.key == key.key))
+            joined[(key.entity, key.key)] = model
+
+    def column_for(key: OrderKey) -> Any:
+        model = joined.get((key.entity, key.key))
+        if model is not None:
+            return model.last_value if key.entity == "metric" else model.value
+        return _run_order_column(key)
+
+    def logged_for(key: OrderKey) -> Any:
+        return joined[(key.entity, key.key)].run_pk.is_not(None)
+
+    return stmt.order_by(*_ordering(keys, column_for, dialect, logged_for), Run.start_time.desc(), Run.id)
+
+
 def _run_order_column(key: OrderKey) -> Any:
-    if key.entity == "metric":
-        return select(MetricSeries.last_value).where(MetricSeries.run_pk == Run.pk, MetricSeries.key == key.key
-                                                     ).scalar_subquery()
-    if key.entity == "param":
-        return select(Param.value).where(Param.run_pk == Run.pk, Param.key == key.key).scalar_subquery()
-    if key.entity == "tag":
-        if key.key == RUN_NAME_TAG:
-            return Run.name
-        return select(RunTag.value).where(RunTag.run_pk == Run.pk, RunTag.key == key.key).scalar_subquery()
+    if key.entity == "tag" and key.key == RUN_NAME_TAG:
+        return Run.name
     if key.entity == "attribute":
         column = {**_RUN_STRING_ATTRS, **_RUN_NUMBER_ATTRS, "user_id": Run.user_id}.get(key.key)
         if column is not None:
@@ -162,14 +178,14 @@ def _run_order_column(key: OrderKey) -> Any:
     raise Invalid(f"cannot order by {key.entity} {key.key!r}", "order_by")
 
 
-def _ordering(keys: list[OrderKey], column_for: Any, dialect: str = "") -> list:
+def _ordering(keys: list[OrderKey], column_for: Any, dialect: str = "", logged_for: Any = None) -> list:
     """Rows missing the value sort last either way, as MLflow does; a NaN metric sorts just before them
     (Postgres keeps NaN, SQLite a NULL in a series that has points)."""
     clauses: list = []
     for key in keys:
         column = column_for(key)
         if key.entity == "metric":
-            logged = exists().where(MetricSeries.run_pk == Run.pk, MetricSeries.key == key.key)
+            logged = logged_for(key)
             nan = column == cast(literal("NaN"), Float) if dialect == "postgresql" else column.is_(None)
             clauses.append(case((not_(logged), 2), (nan, 1), else_=0))
         else:
@@ -201,15 +217,15 @@ def search_runs(core: Core, actor: Actor, experiment_ids: list[str], filter_stri
         return [], None
     with core.sessions() as session:
         dialect = session.get_bind().dialect.name
-        stmt = (select(Run).join(Experiment, Experiment.id == Run.experiment_id)
+        stmt = (select(*RUN_COLUMNS).join(Experiment, Experiment.id == Run.experiment_id)
                 .where(Run.experiment_id.in_(ids), Experiment.project_id.in_(visible_project_ids(actor))))
         deleted = or_(Run.deleted_at.is_not(None), Experiment.deleted_at.is_not(None))
         if view != "all":
             stmt = stmt.where(deleted if view == "deleted" else not_(deleted))
         for clause in clauses:
             stmt = stmt.where(run_condition(clause, dialect))
-        stmt = stmt.order_by(*_ordering(order, _run_order_column, dialect), Run.start_time.desc(), Run.id)
-        rows = list(session.execute(stmt.offset(offset).limit(limit + 1)).scalars())
+        stmt = _run_order(stmt, order, dialect)
+        rows = session.execute(stmt.offset(offset).limit(limit + 1)).all()
         runs = wire_runs(session, rows[:limit])
     return runs, encode_token(offset + limit) if len(rows) > limit else None
 

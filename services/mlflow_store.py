@@ -20,6 +20,8 @@ PARENT_TAG = "mlflow.parentRunId"
 USER_TAG = "mlflow.user"
 TAGS_SETTING = "mlflow_tags"  # experiment key/value tags live in Experiment.settings[TAGS_SETTING]
 CHUNK = 500
+RUN_COLUMNS = (Run.pk, Run.id, Run.name, Run.experiment_id, Run.status, Run.start_time, Run.end_time,
+               Run.deleted_at, Run.user_id, Run.parent_pk)  # what wire_runs reads: rows of these work as runs
 
 
 class AlreadyExists(ServiceError):
@@ -173,7 +175,7 @@ def experiment_wire(exp: Experiment, project: Project, experiment_id: str | None
     return data
 
 
-def run_info(run: Run, username: str | None, parent_id: str | None = None) -> dict:
+def run_info(run: Any, username: str | None, parent_id: str | None = None) -> dict:
     info: dict[str, Any] = {"run_id": run.id, "run_uuid": run.id, "run_name": run.name,
                             "experiment_id": run.experiment_id, "status": run.status,
                             "start_time": run.start_time, "artifact_uri": artifact_root(run.experiment_id, run.id),
@@ -190,8 +192,9 @@ def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
         yield values[start:start + size]
 
 
-def wire_runs(session: Session, runs: list[Run]) -> list[dict]:
-    """MLflow Run dicts (info + data with latest metrics, params, tags) with a handful of bulk queries."""
+def wire_runs(session: Session, runs: list[Any]) -> list[dict]:
+    """MLflow Run dicts (info + data with latest metrics, params, tags) with a handful of bulk queries;
+    `runs` are Run entities or rows of RUN_COLUMNS."""
     pks = [r.pk for r in runs]
     params: dict[int, list] = {pk: [] for pk in pks}
     tags: dict[int, dict] = {pk: {} for pk in pks}
@@ -203,10 +206,11 @@ def wire_runs(session: Session, runs: list[Run]) -> list[dict]:
         for pk, key, value in session.execute(select(RunTag.run_pk, RunTag.key, RunTag.value)
                                               .where(RunTag.run_pk.in_(chunk))):
             tags[pk][key] = value
-        for s in session.execute(select(MetricSeries).where(MetricSeries.run_pk.in_(chunk), MetricSeries.count > 0)
-                                 .order_by(MetricSeries.key)).scalars():
-            metrics[s.run_pk].append({"key": s.key, "value": wire_float(s.last_value), "timestamp": s.last_ts,
-                                      "step": s.last_step})
+        s = MetricSeries
+        for pk, key, value, ts, step in session.execute(
+                select(s.run_pk, s.key, s.last_value, s.last_ts, s.last_step)
+                .where(s.run_pk.in_(chunk), s.count > 0).order_by(s.key)):
+            metrics[pk].append({"key": key, "value": wire_float(value), "timestamp": ts, "step": step})
     users = _usernames(session, {r.user_id for r in runs if r.user_id})
     parents = _parent_ids(session, {r.parent_pk for r in runs if r.parent_pk is not None})
     out = []
