@@ -7,9 +7,10 @@ dagcomponentfuncs.RowLink = function (props) {
     }
     var prefix = (props.colDef.cellRendererParams || {}).prefix || "/";
     var href = prefix + encodeURIComponent(props.data.id);
+    var child = props.colDef.field === "name" && props.data.parent_run_id; // nested run: indented under its parent
     return React.createElement("a", {
         href: href,
-        className: "row-link",
+        className: child ? "row-link child-run" : "row-link",
         onClick: function (event) {
             if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
                 return; // let the browser open a new tab or window

@@ -37,7 +37,7 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
         return not_found("experiment")
     aggregates, sort, filter_model = parse_aggregates(query.get("agg")), parse_sort(query.get("sort")), \
         parse_filter(query.get("filter"))
-    defs = run_column_defs(columns, aggregates, sort)
+    defs, top_level = run_column_defs(columns, aggregates, sort), query.get("top") == "1"
     trends = [dbc.Button("Trends & cost", href=f"/experiments/{exp['id']}/trends", color="light", size="sm",
                          className="border", id="exp-trends-link")]
     header = page_header(exp["name"], exp["description"] or None, trends,
@@ -51,6 +51,8 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
         dbc.Button("Compare selected", id=ids.RUN_COMPARE, color="primary", size="sm", className="ms-3",
                    href="/compare?runs=" + ",".join(parse_list(query.get("sel"))), disabled=not query.get("sel")),
         dbc.Button("Download CSV", id=ids.RUN_EXPORT, color="light", size="sm", className="ms-3 border"),
+        dbc.Switch(id=ids.RUN_TOP_LEVEL, label="Top-level runs only", value=top_level,
+                   className="small ms-3 mb-0"),
         dcc.Download(id=ids.RUN_DOWNLOAD),
         html.Div([html.Span("Metric columns: last", className="small text-secondary me-2"),
                   dbc.Checklist(id=ids.RUN_AGGREGATES, options=[{"label": "min", "value": "min"},
@@ -59,18 +61,19 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
                  className="d-flex align-items-center ms-auto")], className="d-flex align-items-center mb-2")
     return html.Div([header, hypothesis, html.Div(id=ids.EXP_SUMMARY), toolbar,
                      run_grid(defs, filter_model, parse_list(query.get("sel"))),
-                     dcc.Store(id=ids.RUN_FIRST_BLOCK, data=first_block(exp["id"], sort, filter_model)),
+                     dcc.Store(id=ids.RUN_FIRST_BLOCK, data=first_block(exp["id"], sort, filter_model, top_level)),
                      dcc.Store(id=ids.RUN_ROWS_REQUEST), dcc.Store(id=ids.EXP_SEEN, data=version), dcc.Store(id=ids.EXP_COLUMNS, data=columns),
                      dcc.Interval(id=ids.EXP_TICK, interval=REFRESH_MS,
                                   disabled=not core().settings.enable_real_time_plots)])
 
 
-def first_block(experiment_id: str, sort: list[tuple[str, str]], filter_model: dict) -> dict | None:
+def first_block(experiment_id: str, sort: list[tuple[str, str]], filter_model: dict,
+                top_level: bool = False) -> dict | None:
     """Rows [0, FIRST_BLOCK) for the table state the page opens with; the grid's first request is answered from
     this in the browser (assets/clientside.js serveRows) when it asks for exactly that state."""
     sort_model = [{"colId": col, "sort": direction} for col, direction in sort]
     response, label = get_rows({"startRow": 0, "endRow": FIRST_BLOCK, "sortModel": sort_model,
-                                "filterModel": filter_model}, experiment_id)
+                                "filterModel": filter_model}, experiment_id, top_level)
     if label == "Not found" or "rowData" not in response:
         return None
     return {"end": FIRST_BLOCK, "sort": format_sort(sort_model), "filter": filter_model, "response": response,
@@ -85,14 +88,14 @@ def initial_content(experiment_id: str | None, query: dict) -> html.Div | None:
         return None
 
 
-def get_rows(request: dict | None, experiment_id: str) -> tuple:
+def get_rows(request: dict | None, experiment_id: str, top_level: bool | None = False) -> tuple:
     """One block of rows for AG Grid's infinite model; sort and filter become SQL over whitelisted columns."""
     if not request:
         raise PreventUpdate
     try:
         page = run_table.fetch_rows(core(), actor(), experiment_id, request.get("startRow", 0),
                                     request.get("endRow", 100), request.get("sortModel"),
-                                    request.get("filterModel"))
+                                    request.get("filterModel"), bool(top_level))
     except NotFound:
         return {"rowData": [], "rowCount": 0}, "Not found"
     except ServiceError as exc:
@@ -119,22 +122,25 @@ def change_aggregates(aggregates: list | None, columns: dict | None, request: di
     return run_column_defs(columns or {}, aggregates or [], sort)
 
 
-def sync_url(request: dict | None, selected: list | dict | None, aggregates: list | None) -> tuple:
+def sync_url(request: dict | None, selected: list | dict | None, aggregates: list | None,
+             top_level: bool | None = False) -> tuple:
     """The address bar follows the table (sort, filter, selection, shown aggregates) so the link can be shared."""
     ids_ = selected_ids(selected)
     request = request or {}
-    search = run_table_search(request.get("sortModel"), request.get("filterModel"), ids_, aggregates or [])
+    search = run_table_search(request.get("sortModel"), request.get("filterModel"), ids_, aggregates or [],
+                              bool(top_level))
     label = f"{len(ids_)} selected" if ids_ else ""
     return search, label
 
 
 def export_csv(clicks: int | None, request: dict | None, experiment_id: str, columns: dict | None,
-               aggregates: list | None) -> dict:
+               aggregates: list | None, top_level: bool | None = False) -> dict:
     """Every run matching the table's current sort and filter, with the shown columns, as a CSV download."""
     if not clicks:
         raise PreventUpdate
     request = request or {}
-    rows = run_table.export_rows(core(), actor(), experiment_id, request.get("sortModel"), request.get("filterModel"))
+    rows = run_table.export_rows(core(), actor(), experiment_id, request.get("sortModel"), request.get("filterModel"),
+                                 top_level=bool(top_level))
     return dcc.send_string(runs_csv(rows, columns or {}, aggregates or []), f"runs-{experiment_id[:8]}.csv")
 
 
@@ -167,7 +173,7 @@ def register(app: Dash) -> None:
                             Input(ids.RUN_GRID, "getRowsRequest"), State(ids.RUN_FIRST_BLOCK, "data"),
                             prevent_initial_call=True)
     app.callback(Output(ids.RUN_GRID, "getRowsResponse"), Output(ids.RUN_COUNT, "children"),
-                 Input(ids.RUN_ROWS_REQUEST, "data"), State(ids.EXP_ID, "data"),
+                 Input(ids.RUN_ROWS_REQUEST, "data"), State(ids.EXP_ID, "data"), State(ids.RUN_TOP_LEVEL, "value"),
                  prevent_initial_call=True)(get_rows)
     app.callback(Output(ids.EXP_SEEN, "data"), Output(ids.EXP_COLUMNS, "data"),
                  Output(ids.RUN_GRID, "columnDefs"),
@@ -179,9 +185,13 @@ def register(app: Dash) -> None:
                  prevent_initial_call=True)(change_aggregates)
     app.callback(Output(ids.EXP_URL, "search"), Output(ids.RUN_SELECTION, "children"),
                  Input(ids.RUN_GRID, "getRowsRequest"), Input(ids.RUN_GRID, "selectedRows"),
-                 Input(ids.RUN_AGGREGATES, "value"), prevent_initial_call=True)(sync_url)
+                 Input(ids.RUN_AGGREGATES, "value"), Input(ids.RUN_TOP_LEVEL, "value"),
+                 prevent_initial_call=True)(sync_url)
     app.callback(Output(ids.RUN_DOWNLOAD, "data"), Input(ids.RUN_EXPORT, "n_clicks"),
                  State(ids.RUN_GRID, "getRowsRequest"), State(ids.EXP_ID, "data"), State(ids.EXP_COLUMNS, "data"),
-                 State(ids.RUN_AGGREGATES, "value"), prevent_initial_call=True)(export_csv)
+                 State(ids.RUN_AGGREGATES, "value"), State(ids.RUN_TOP_LEVEL, "value"),
+                 prevent_initial_call=True)(export_csv)
     app.clientside_callback(ClientsideFunction("et", "refreshRunGrid"), Input(ids.EXP_SEEN, "data"),
+                            prevent_initial_call=True)
+    app.clientside_callback(ClientsideFunction("et", "refreshRunGrid"), Input(ids.RUN_TOP_LEVEL, "value"),
                             prevent_initial_call=True)

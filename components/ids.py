@@ -54,6 +54,7 @@ RUN_GRID = "run-grid"
 RUN_AGGREGATES = "run-aggregates"
 RUN_SELECTION = "run-selection"
 RUN_COUNT = "run-count"
+RUN_TOP_LEVEL = "run-top-level"  # switch: leave child runs out of the table
 RUN_FIRST_BLOCK = "run-first-block"  # the first rows, computed with the page: no round trip after the grid mounts
 RUN_ROWS_REQUEST = "run-rows-request"  # the grid's row requests the first block cannot answer, for the server
 

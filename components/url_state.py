@@ -66,10 +66,11 @@ def selected_ids(selected_rows: Any) -> list[str]:
 
 
 def run_table_search(sort_model: list | None, filter_model: dict | None, selected: list[str],
-                     aggregates: list[str]) -> str:
+                     aggregates: list[str], top_level: bool = False) -> str:
     """The query string for the run table's state ("" when everything is default)."""
     pairs = [("sort", format_sort(sort_model)), ("filter", format_filter(filter_model)),
-             ("sel", ",".join(selected[:MAX_SELECTED])), ("agg", ",".join(a for a in aggregates if a in AGGREGATES))]
+             ("sel", ",".join(selected[:MAX_SELECTED])), ("agg", ",".join(a for a in aggregates if a in AGGREGATES)),
+             ("top", "1" if top_level else "")]
     query = urlencode([(k, v) for k, v in pairs if v], safe=":,")
     return f"?{query}" if query else ""
 

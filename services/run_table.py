@@ -113,6 +113,13 @@ class _Query:
             return table.value_num if numeric else table.value
         return {"last": table.last_value, "min": table.min_value, "max": table.max_value}[column.agg]
 
+    def parent(self) -> Any:
+        if "parent" not in self.joined:
+            table = aliased(Run)
+            self.stmt = self.stmt.outerjoin(table, table.pk == Run.parent_pk)
+            self.joined["parent"] = table
+        return self.joined["parent"]
+
     def _fixed(self, name: str) -> ColumnElement:
         if name == "duration":
             return func.coalesce(Run.end_time, self.now) - Run.start_time
@@ -121,7 +128,7 @@ class _Query:
     def _join(self, column: Column) -> Any:
         name = f"{column.kind}:{column.key}"
         if name not in self.joined:
-            if len(self.joined) >= MAX_JOINED_COLUMNS:
+            if len(self.joined) - ("parent" in self.joined) >= MAX_JOINED_COLUMNS:
                 raise Invalid(f"sort and filter on at most {MAX_JOINED_COLUMNS} param/metric columns at once")
             table = aliased(Param if column.kind == "param" else MetricSeries)
             self.stmt = self.stmt.outerjoin(table, and_(table.run_pk == Run.pk, table.key == column.key))
@@ -155,18 +162,28 @@ def _order(query: _Query, sort_model: list | None) -> list:
             exprs.append(query.expr(column, False))
         for expr in exprs:
             order.append((expr.desc() if descending else expr.asc()).nulls_last())
-    return order + [Run.start_time.desc(), Run.pk.desc()]
+    return order + (_nested_order(query) if not order else []) + [Run.start_time.desc(), Run.pk.desc()]
+
+
+def _nested_order(query: _Query) -> list:
+    """Newest first, each child run right under its parent (oldest child first)."""
+    parent = query.parent()
+    return [func.coalesce(parent.start_time, Run.start_time).desc(), func.coalesce(parent.pk, Run.pk).desc(),
+            Run.parent_pk.is_not(None), Run.start_time.asc()]
 
 
 def fetch_rows(core: Core, actor: Actor, experiment_id: str, start: int = 0, end: int = 100,
-               sort_model: list | None = None, filter_model: dict | None = None) -> dict:
-    """Rows [start, end) as AG Grid's infinite model wants them: {"rowData": [...], "rowCount": total}."""
+               sort_model: list | None = None, filter_model: dict | None = None, top_level: bool = False) -> dict:
+    """Rows [start, end) as AG Grid's infinite model wants them: {"rowData": [...], "rowCount": total}.
+    top_level: leave child (nested) runs out."""
     start = max(0, int(start or 0))
     end = min(max(start + 1, int(end or start + 100)), start + MAX_BLOCK)
     with core.sessions() as session:
         exp = require_experiment(session, actor, experiment_id)
         query = _Query(experiment_id)
         _apply_filters(query, filter_model)
+        if top_level:
+            query.stmt = query.stmt.where(Run.parent_pk.is_(None))
         total = session.execute(select(func.count()).select_from(query.stmt.subquery())).scalar_one()
         order = _order(query, sort_model)  # may add joins: build it before reading query.stmt
         ordered = query.stmt.order_by(*order).offset(start).limit(end - start)
@@ -209,12 +226,12 @@ def _base_row(run: Run, username: str | None, parent: tuple[str | None, str | No
 
 
 def export_rows(core: Core, actor: Actor, experiment_id: str, sort_model: list | None = None,
-                filter_model: dict | None = None, limit: int = MAX_EXPORT) -> list[dict]:
+                filter_model: dict | None = None, limit: int = MAX_EXPORT, top_level: bool = False) -> list[dict]:
     """Every row the table shows for this sort and filter (up to `limit`), fetched block by block."""
     rows: list[dict] = []
     while len(rows) < limit:
         block = fetch_rows(core, actor, experiment_id, len(rows), min(len(rows) + MAX_BLOCK, limit), sort_model,
-                           filter_model)
+                           filter_model, top_level)
         rows.extend(block["rowData"])
         if len(rows) >= block["rowCount"] or not block["rowData"]:
             break

@@ -161,3 +161,18 @@ def test_page_carries_the_first_rows_for_the_state_in_its_url(backend: Any, seed
     assert first["sort"] == "m:loss:last" and first["filter"]["status"]["filter"] == "RUNNING"
     assert first["label"] == "6 runs" and first["response"]["rowCount"] == 6  # runs 0, 3, 6 were finished/failed
     assert names[0] == "run-008" and "run-003" not in names  # lowest final loss among the running ones
+
+
+def test_child_runs_sit_under_their_parent_and_can_be_left_out(backend: Any, core: Any, seed: Seed) -> None:
+    for name in ("fold-1", "fold-2"):
+        runs.create_run(core, seed.alice, seed.experiment_id, name, parent_run_id=seed.run_ids[4])
+    names, total, _ = rows(backend, seed)
+    at = names.index("run-004")
+    assert total == 11 and names[at:at + 3] == ["run-004", "fold-1", "fold-2"] and names[0] == "run-008"
+    with signed_in(backend, seed.alice):
+        response, label = experiment.get_rows({"startRow": 0, "endRow": 100}, seed.experiment_id, True)
+        search, _ = experiment.sync_url({}, None, [], True)
+    assert label == "9 runs" and "fold-1" not in [r["name"] for r in response["rowData"]]
+    assert search == "?top=1"
+    sorted_names, _, _ = rows(backend, seed, sortModel=[{"colId": "name", "sort": "asc"}])
+    assert sorted_names[:2] == ["fold-1", "fold-2"]  # an explicit sort is flat
