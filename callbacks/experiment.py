@@ -80,14 +80,6 @@ def first_block(experiment_id: str, sort: list[tuple[str, str]], filter_model: d
             "label": label}
 
 
-def initial_content(experiment_id: str | None, query: dict) -> html.Div | None:
-    """The page's content for the signed-in user of this request (None outside one, e.g. layout validation)."""
-    try:
-        return load_experiment(experiment_id, query)
-    except (PreventUpdate, RuntimeError):  # no signed-in actor / no request context
-        return None
-
-
 def get_rows(request: dict | None, experiment_id: str, top_level: bool | None = False) -> tuple:
     """One block of rows for AG Grid's infinite model; sort and filter become SQL over whitelisted columns."""
     if not request:

@@ -186,8 +186,6 @@ def add_note(clicks: int | None, run_id: str, body: str | None, metric_key: str 
 
 
 def register(app: Dash) -> None:
-    app.callback(Output(ids.RUN_CONTENT, "children"), Input(ids.RUN_ID, "data"),
-                 State(ids.RUN_QUERY, "data"))(load_run)
     app.callback(Output(ids.RUN_CHARTS, "children"), Output(ids.RUN_METRIC_TABLE, "children"),
                  Output(ids.RUN_NOTES, "children"), Output(ids.RUN_SEEN, "data"), Output(ids.RUN_URL, "search"),
                  Input(ids.RUN_METRIC_KEYS, "value"), Input(ids.RUN_X_AXIS, "value"), Input(ids.RUN_LOG_Y, "value"),

@@ -7,7 +7,8 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from callbacks.experiment import initial_content
+from callbacks.common import initial_content
+from callbacks.experiment import load_experiment
 from components import ids
 
 dash.register_page(__name__, path_template="/experiments/<experiment_id>",
@@ -18,4 +19,4 @@ def layout(experiment_id: str | None = None, **query: str) -> html.Div:
     return html.Div([dcc.Store(id=ids.EXP_ID, data=experiment_id),
                      dcc.Store(id=ids.EXP_QUERY, data=dict(query)),
                      dcc.Location(id=ids.EXP_URL, refresh=False),
-                     html.Div(initial_content(experiment_id, dict(query)), id=ids.EXP_CONTENT)])
+                     html.Div(initial_content(load_experiment, experiment_id, dict(query)), id=ids.EXP_CONTENT)])
