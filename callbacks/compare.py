@@ -39,7 +39,8 @@ def load_compare(query: dict | None) -> html.Div:
     brush = parcoords.decode_brush(runs, query.get("brush"))
     return html.Div([_header(runs), view.run_chips(runs), _missing(loaded["missing"]),
                      _controls(runs, baseline, metric, query), *_sections(runs, metric, brush),
-                     dcc.Store(id=ids.COMPARE_DATA, data=runs), dcc.Store(id=ids.COMPARE_BRUSH, data=brush)])
+                     dcc.Store(id=ids.COMPARE_DATA, data=runs), dcc.Store(id=ids.COMPARE_BRUSH, data=brush),
+                     dcc.Store(id=ids.COMPARE_AXES, data=parcoords.axis_labels(runs))])
 
 
 def _header(runs: list[dict]) -> html.Div:
@@ -204,13 +205,13 @@ def update_scatter(param: str | None, metric: str | None, runs: list | None) -> 
 
 
 def sync_url(baseline: str | None, metric: str | None, diff_only: bool | None, query: dict | None,
-             group: str | None = None, brush: dict | None = None, runs: list | None = None) -> str:
+             group: str | None = None, brush: dict | None = None, axes: list | None = None) -> str:
     """?runs (as asked) & baseline & metrics & diff=0 when all params are shown & group & brush (axis label ~
     ranges): a link reproduces the view."""
     key = groups.parse_key(group)
     pairs = [("runs", (query or {}).get("runs") or ""), ("baseline", baseline or ""), ("metrics", metric or ""),
              ("diff", "" if diff_only else "0"), ("group", key.text if key else ""),
-             ("brush", parcoords.encode_brush(runs or [], brush))]
+             ("brush", parcoords.encode_brush(axes or [], brush))]
     return "?" + urlencode([(k, v) for k, v in pairs if v], safe=":,~")
 
 
@@ -241,7 +242,7 @@ def register(app: Dash) -> None:
     app.callback(Output(ids.COMPARE_URL, "search"), Input(ids.COMPARE_BASELINE, "value"),
                  Input(ids.COMPARE_METRIC, "value"), Input(ids.COMPARE_DIFF_ONLY, "value"),
                  State(ids.COMPARE_QUERY, "data"), Input(ids.COMPARE_GROUP, "value"),
-                 Input(ids.COMPARE_BRUSH, "data"), State(ids.COMPARE_DATA, "data"),
+                 Input(ids.COMPARE_BRUSH, "data"), State(ids.COMPARE_AXES, "data"),
                  prevent_initial_call=True)(sync_url)
     app.callback(Output(ids.RUN_COMPARE, "href"), Output(ids.RUN_COMPARE, "disabled"),
                  Input(ids.RUN_GRID, "selectedRows"), prevent_initial_call=True)(compare_link)

@@ -102,15 +102,18 @@ def _num(value: float) -> str:
     return f"{value:.8g}"
 
 
-def encode_brush(runs: list[dict], constraints: dict | None) -> str:
-    """{str(index): [[lo, hi], ...]} → "alpha~0.15_0.35,loss (last)~0.1_0.2~0.5_0.6" (axes keyed by label)."""
-    dims = parcoords_dimensions(runs)
+def axis_labels(runs: list[dict]) -> list[str]:
+    return [dimension_label(dim) for dim in parcoords_dimensions(runs)]
+
+
+def encode_brush(labels: list[str], constraints: dict | None) -> str:
+    """{str(index): [[lo, hi], ...]} → "alpha~0.15_0.35,loss (last)~0.1_0.2~0.5_0.6": each brushed axis by its
+    label (labels: axis_labels(runs)), so a link survives a different set of axes."""
     parts = []
     for index, ranges in sorted((constraints or {}).items(), key=lambda item: int(item[0]) if item[0].isdigit()
                                 else -1):
-        if index.isdigit() and int(index) < len(dims) and ranges:
-            parts.append("~".join([dimension_label(dims[int(index)]),
-                                   *[f"{_num(lo)}_{_num(hi)}" for lo, hi in ranges]]))
+        if index.isdigit() and int(index) < len(labels or []) and ranges:
+            parts.append("~".join([labels[int(index)], *[f"{_num(lo)}_{_num(hi)}" for lo, hi in ranges]]))
     return ",".join(parts)
 
 
@@ -118,7 +121,7 @@ def decode_brush(runs: list[dict], raw: Any) -> dict:
     """The inverse of encode_brush on these runs' axes; unknown labels and malformed ranges are dropped."""
     if not isinstance(raw, str) or not raw:
         return {}
-    index_of = {dimension_label(dim): str(i) for i, dim in enumerate(parcoords_dimensions(runs))}
+    index_of = {label: str(i) for i, label in enumerate(axis_labels(runs))}
     out: dict[str, list[list[float]]] = {}
     for entry in raw.split(",")[:MAX_BRUSHED_AXES]:
         label, *texts = entry.split("~")

@@ -242,7 +242,9 @@ def test_group_by_a_tag_and_failing_gates_are_marked(backend: Any, seed: Seed) -
 def test_brush_is_written_to_the_url_by_axis_label_and_restored(backend: Any, seed: Seed) -> None:
     data = _data(_page(backend, seed.alice, runs=",".join(seed.run_ids)))
     brush = {"0": [[0.15, 0.35]], "2": [[0.5, 0.7], [0.9, 1.1]]}  # alpha, then loss (last)
-    search = compare.sync_url(data[0]["id"], "loss", True, {"runs": "a,b"}, "param:alpha", brush, data)
+    axes = find(_page(backend, seed.alice, runs=",".join(seed.run_ids)), ids.COMPARE_AXES).data
+    assert axes == ["alpha", "accuracy (last)", "loss (last)"]
+    search = compare.sync_url(data[0]["id"], "loss", True, {"runs": "a,b"}, "param:alpha", brush, axes)
     assert search.endswith("&metrics=loss&group=param:alpha&brush=alpha~0.15_0.35,loss+%28last%29~0.5_0.7~0.9_1.1")
     assert parcoords.decode_brush(data, "loss (last)~0.5_0.7~0.9_1.1,alpha~0.15_0.35") == brush
     assert parcoords.decode_brush(data, "nope~1_2,alpha~x_1,alpha~1") == {}  # unknown axis, bad numbers
