@@ -55,7 +55,7 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
     picker = dcc.Dropdown(id=ids.RUN_METRIC_KEYS, options=keys, value=chosen, multi=True,
                           placeholder="Choose metrics to chart", className="mb-2")
     right = [picker, chart_options(parse_view(query)), dcc.Store(id=ids.RUN_START_MS, data=_ms(run["start_time"])),
-             html.Div(id=ids.RUN_CHARTS), html.Div(id=ids.RUN_ARTIFACTS),
+             html.Div(id=ids.RUN_CHARTS), html.Div(id=ids.RUN_ARTIFACTS), html.Div(id=ids.RUN_FEATURES),
              dbc.Card(dbc.CardBody([html.Div("Notes", className="card-title-sm"), html.Div(id=ids.RUN_NOTES),
                                     *(_note_form(keys) if can_write else [])]), className="mt-3")]
     return html.Div([header, html.P(run["notes"], className="run-notes-text") if run["notes"] else None,

@@ -78,6 +78,9 @@ NOTE_ERROR = "note-error"
 RUN_TAGS = "run-tags"  # the tags card (and its editor, for editors)
 RUN_ARTIFACTS = "run-artifacts"  # artifact list with previews
 RUN_COST = "run-cost"  # resource usage and cost card
+RUN_FEATURES = "run-features"  # feature usage card (sets and importance)
+RUN_FEATURE_SETS = "run-feature-sets"
+RUN_FEATURE_CHART = "run-feature-chart"
 
 # Run page: chart options (x axis, log-y, smoothing)
 RUN_CHART_OPTIONS = "run-chart-options"  # the options row above the charts
