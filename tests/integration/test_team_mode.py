@@ -163,6 +163,9 @@ def _exercise(base: str, workers: list[int]) -> None:
     after = {pid: cpu_ticks(pid) for pid in workers}
     assert all(after[pid] > before[pid] for pid in workers), (before, after)
 
+    long_link = "/compare?runs=" + ",".join(str(uuid.uuid4()) for _ in range(300))  # ≈11 kB request line
+    assert api.call("GET", long_link)[0] in (200, 302)  # gunicorn.conf.py: not 414 Request-URI Too Long
+
     status, _ = api.call("DELETE", f"/api/v1/tokens/{issued['id']}")
     assert status == 204
     with ThreadPoolExecutor(4) as pool:
