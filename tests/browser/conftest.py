@@ -68,6 +68,16 @@ def shot(duo: DashComposite, name: str) -> None:
         duo.driver.save_screenshot(str(Path(folder) / f"{name}.png"))
 
 
+def full_shot(duo: DashComposite, name: str) -> None:
+    """A screenshot of the whole page at 1280 px wide (the window grows for it, then goes back to 1280×900)."""
+    height = duo.driver.execute_script("return document.documentElement.scrollHeight")
+    duo.driver.set_window_size(1280, max(900, min(height + 150, 6000)))
+    try:
+        shot(duo, name)
+    finally:
+        duo.driver.set_window_size(1280, 900)
+
+
 def login(duo: DashComposite, username: str, password: str = PASSWORD, next_path: str = "/projects",
           remember: bool = False) -> None:
     duo.driver.get(f"{duo.server.url}/logout")

@@ -14,7 +14,7 @@ from dash.testing.composite import DashComposite
 from selenium.webdriver.support.ui import WebDriverWait
 
 from services import artifacts, experiments, runs
-from tests.browser.conftest import login, shot
+from tests.browser.conftest import full_shot, login
 from tests.browser.seed import Seed
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -57,15 +57,6 @@ def arts(duo: DashComposite, seed: Seed) -> Iterator[Arts]:
     duo.driver.get(f"{duo.server.url}/logout")
 
 
-def _full_shot(duo: DashComposite, name: str) -> None:
-    height = duo.driver.execute_script("return document.documentElement.scrollHeight")
-    duo.driver.set_window_size(1280, max(900, min(height + 150, 6000)))
-    try:
-        shot(duo, name)
-    finally:
-        duo.driver.set_window_size(1280, 900)
-
-
 def _open(duo: DashComposite, name: str) -> None:
     button = next(b for b in duo.find_elements("#art-list .art-name") if b.text == name)
     duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click()", button)
@@ -87,14 +78,14 @@ def test_artifact_list_and_previews(duo: DashComposite, arts: Arts) -> None:
     assert len(duo.find_elements("#art-preview table.art-csv tbody tr")) == 100
     assert "Truncated: showing only the first 100 rows" in duo.find_element("#art-preview").text
     assert urlsplit(duo.driver.current_url).fragment == f"artifact={arts.csv_id}"
-    _full_shot(duo, "artifacts-00-csv")
+    full_shot(duo, "artifacts-00-csv")
 
     _open(duo, "eval/confusion.json")
     duo.wait_for_element("#art-preview .js-plotly-plot .heatmaplayer")
     cells = [t.text for t in duo.find_elements("#art-preview .js-plotly-plot text.textpoint, "
                                                "#art-preview .js-plotly-plot .heatmaplayer text")]
     assert {"144", "6", "10", "40"} <= set(cells)
-    _full_shot(duo, "artifacts-01-heatmap")
+    full_shot(duo, "artifacts-01-heatmap")
     assert duo.get_logs() == []
 
     _open(duo, "plots/roc.png")
@@ -102,7 +93,7 @@ def test_artifact_list_and_previews(duo: DashComposite, arts: Arts) -> None:
     image = duo.find_element("#art-preview img.art-image")
     WebDriverWait(duo.driver, 10).until(  # the browser decoded the PNG served inline
         lambda driver: driver.execute_script("return arguments[0].naturalWidth", image) == 64)
-    _full_shot(duo, "artifacts-02-image")
+    full_shot(duo, "artifacts-02-image")
     assert duo.get_logs() == []
 
 
@@ -130,7 +121,7 @@ def test_editor_changes_a_tag_and_it_stays_after_reload(duo: DashComposite, arts
     value = duo.find_element("#tag-editor input[id*='tag-value']")
     value.clear()
     value.send_keys("prod")
-    _full_shot(duo, "artifacts-03-tag-editor")
+    full_shot(duo, "artifacts-03-tag-editor")
     duo.driver.execute_script("arguments[0].click()", duo.find_element("#tag-save"))
     duo.wait_for_contains_text("#tag-view", "dataset")
     assert "stage prod" in duo.find_element("#tag-view").text and "Saved." in duo.find_element("#run-tags").text
@@ -139,5 +130,5 @@ def test_editor_changes_a_tag_and_it_stays_after_reload(duo: DashComposite, arts
     duo.driver.refresh()
     duo.wait_for_contains_text("#tag-view", "mimic-v2")
     assert "stage prod" in duo.find_element("#tag-view").text
-    _full_shot(duo, "artifacts-04-tags-saved")
+    full_shot(duo, "artifacts-04-tags-saved")
     assert duo.get_logs() == []

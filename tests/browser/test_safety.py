@@ -6,7 +6,7 @@ from typing import Iterator
 import pytest
 from dash.testing.composite import DashComposite
 
-from tests.browser.conftest import login, shot
+from tests.browser.conftest import full_shot, login
 from tests.browser.seed import Gated, Seed, seed_gated
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -20,15 +20,6 @@ def gated(duo: DashComposite, seed: Seed) -> Iterator[Gated]:
     duo.driver.get(f"{duo.server.url}/logout")
 
 
-def _full_shot(duo: DashComposite, name: str) -> None:
-    height = duo.driver.execute_script("return document.documentElement.scrollHeight")
-    duo.driver.set_window_size(1280, max(900, min(height + 150, 6000)))
-    try:
-        shot(duo, name)
-    finally:
-        duo.driver.set_window_size(1280, 900)
-
-
 def test_failing_run_shows_gate_failed_on_its_page_and_in_the_run_table(duo: DashComposite, gated: Gated) -> None:
     login(duo, "alice", next_path=f"/runs/{gated.failing_run_id}")
     duo.wait_for_text_to_equal("#safety-gate-badge", "Gate failed")
@@ -37,7 +28,7 @@ def test_failing_run_shows_gate_failed_on_its_page_and_in_the_run_table(duo: Das
     panel = duo.find_element(".safety-panel").text
     assert "crisis_detection_rate" in panel and ">= 0.99" in panel
     duo.wait_for_element("#safety-confusion-matrix")
-    _full_shot(duo, "safety-01-run-page")
+    full_shot(duo, "safety-01-run-page")
     assert duo.get_logs() == []
 
     duo.driver.get(f"{duo.server.url}/experiments/{gated.experiment_id}")
@@ -49,5 +40,5 @@ def test_failing_run_shows_gate_failed_on_its_page_and_in_the_run_table(duo: Das
     duo.wait_for_text_to_equal(f"#run-grid .ag-row[row-id='{gated.passing_run_id}'] [col-id='gate']", "passed")
     duo.wait_for_contains_text("#exp-summary", "Gate failed")
     assert "inconclusive" in duo.find_element("#exp-summary").text
-    _full_shot(duo, "safety-02-run-table")
+    full_shot(duo, "safety-02-run-table")
     assert duo.get_logs() == []

@@ -13,7 +13,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from components.trends import money
 from services import accounts, experiments, metrics, projects, resources, runs
 from services.metrics import Point
-from tests.browser.conftest import login, shot
+from tests.browser.conftest import full_shot, login
 from tests.browser.seed import Seed
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -56,15 +56,6 @@ def forecast(duo: DashComposite, seed: Seed) -> Iterator[Forecast]:
     duo.driver.get(f"{duo.server.url}/logout")
 
 
-def _full_shot(duo: DashComposite, name: str) -> None:
-    height = duo.driver.execute_script("return document.documentElement.scrollHeight")
-    duo.driver.set_window_size(1280, max(900, min(height + 150, 6000)))
-    try:
-        shot(duo, name)
-    finally:
-        duo.driver.set_window_size(1280, 900)
-
-
 def _count(duo: DashComposite, selector: str, expected: int) -> None:
     WebDriverWait(duo.driver, 10).until(lambda d: len(d.find_elements("css selector", selector)) == expected,
                                         f"{expected} elements at {selector}")
@@ -83,7 +74,7 @@ def test_project_trends_best_point_per_experiment_and_cost(duo: DashComposite, f
     duo.wait_for_element("#trends-durations-graph .boxlayer")
     usage = duo.find_element("#trends-usage").text
     assert money(24 * 0.05 + 3 * 2.5) in usage and "lstm" in usage and "prophet" in usage
-    _full_shot(duo, "trends-01-project")
+    full_shot(duo, "trends-01-project")
     assert duo.get_logs() == []
 
     point = duo.driver.find_elements("css selector", POINTS.format("#trends-best-chart"))[-1]  # lstm, newest
@@ -110,7 +101,7 @@ def test_experiment_trends_scatter_by_status(duo: DashComposite, forecast: Forec
     legend = duo.find_element("#exp-trends-runs-chart .legend").text
     assert "finished" in legend and "killed" in legend and "running best (max)" in legend
     assert duo.find_element("#exp-trends-summary input[value='best']").is_selected()
-    _full_shot(duo, "trends-02-experiment")
+    full_shot(duo, "trends-02-experiment")
     assert duo.get_logs() == []
 
 
@@ -120,7 +111,7 @@ def test_run_cost_card_and_team_totals(duo: DashComposite, forecast: Forecast) -
     duo.wait_for_text_to_equal("#run-cost-total", expected)
     card = duo.find_element("#run-cost-card").text
     assert "CPU hours" in card and "24" in card and "—" in card  # peak memory not logged
-    _full_shot(duo, "trends-03-run-cost")
+    full_shot(duo, "trends-03-run-cost")
     assert duo.get_logs() == []
 
     duo.driver.get(f"{duo.server.url}/runs/{forecast.run_ids['arima'][0]}")
@@ -157,7 +148,7 @@ def test_team_admin_edits_rates(duo: DashComposite, seed: Seed, forecast: Foreca
         duo.wait_for_contains_text("#team-message", "Rates of ml-team saved")
         duo.wait_for_contains_text("#team-ml-team", money(24 * 0.1 + 3 * 3))
         assert "$0.1 per CPU hour" in duo.find_element("#team-ml-team").text
-        _full_shot(duo, "trends-04-teams-admin")
+        full_shot(duo, "trends-04-teams-admin")
         assert duo.get_logs() == []
     finally:
         accounts.set_membership(seed.core, None, "ml-team", "alice", "editor")
