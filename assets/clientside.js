@@ -18,6 +18,17 @@ function etSameTableState(request, first) {
 
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     et: {
+        /* Navbar: the switcher moves to the chosen project unless the page already belongs to it. */
+        switchProject: function (value, current) {
+            if (!value || value === current) {
+                return window.dash_clientside.no_update;
+            }
+            return "/projects/" + encodeURIComponent(value);
+        },
+        /* Navbar: a new page starts with an empty search box (nothing to do when it already is). */
+        clearSearch: function (_pathname, text) {
+            return text ? "" : window.dash_clientside.no_update;
+        },
         /* The run table's row requests: the first one is answered from the rows the page came with (computed in
            the page's own request for the state in its URL); every other one goes to the server callback. */
         serveRows: function (request, first) {

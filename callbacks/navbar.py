@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import re
 
-from dash import Dash, Input, Output, State, dcc, html
-from dash.exceptions import PreventUpdate
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 
 from callbacks.common import actor, core
 from components import ids
@@ -15,7 +14,8 @@ PAGE_PATH = re.compile(r"^/(projects|experiments|runs)/([^/]+)/?$")
 
 
 def fill_navbar(pathname: str | None) -> tuple:
-    """On every navigation: switcher options and value, the user's name; the search box is cleared."""
+    """On every navigation: switcher options and value, the user's name, and the project the page belongs to
+    (the switcher navigates, in the browser, only when its value differs from that)."""
     who = actor()
     options = [{"label": html.Div([html.Div(p["name"], className="switch-name"),
                                    html.Div(p["team"], className="switch-team")]),
@@ -23,7 +23,7 @@ def fill_navbar(pathname: str | None) -> tuple:
                for p in browse.project_options(core(), who)]
     project_id = current_project(pathname)
     current = project_id if any(o["value"] == project_id for o in options) else None
-    return options, current, who.username, ""
+    return options, current, who.username, current
 
 
 def current_project(pathname: str | None) -> str | None:
@@ -40,12 +40,6 @@ def current_project(pathname: str | None) -> str | None:
     except NotFound:
         return None
     return object_id
-
-
-def switch_project(project_id: str | None, pathname: str | None) -> str:
-    if not project_id or pathname == f"/projects/{project_id}" or current_project(pathname) == project_id:
-        raise PreventUpdate  # the navbar only showed where we already are
-    return f"/projects/{project_id}"
 
 
 SECTIONS = (("projects", "Projects", "/projects/"), ("experiments", "Experiments", "/experiments/"),
@@ -69,10 +63,16 @@ def search(text: str | None) -> list:
 
 def register(app: Dash) -> None:
     app.callback(Output(ids.NAV_PROJECT_SWITCH, "options"), Output(ids.NAV_PROJECT_SWITCH, "value"),
-                 Output(ids.NAV_USER_NAME, "children"), Output(ids.NAV_SEARCH, "value"),
+                 Output(ids.NAV_USER_NAME, "children"), Output(ids.NAV_CURRENT_PROJECT, "data"),
                  Input(ids.NAV_PATH, "pathname"))(fill_navbar)
-    app.callback(Output(ids.NAV_LOCATION, "href", allow_duplicate=True),
-                 Input(ids.NAV_PROJECT_SWITCH, "value"), State(ids.NAV_PATH, "pathname"),
-                 prevent_initial_call=True)(switch_project)
-    app.callback(Output(ids.NAV_SEARCH_RESULTS, "children"), Input(ids.NAV_SEARCH, "value"))(search)
+    # both in the browser: a page load costs no server round trip for the switcher or the (empty) search box
+    app.clientside_callback(ClientsideFunction("et", "switchProject"), Output(ids.NAV_LOCATION, "href",
+                                                                              allow_duplicate=True),
+                            Input(ids.NAV_PROJECT_SWITCH, "value"), State(ids.NAV_CURRENT_PROJECT, "data"),
+                            prevent_initial_call=True)
+    app.clientside_callback(ClientsideFunction("et", "clearSearch"), Output(ids.NAV_SEARCH, "value"),
+                            Input(ids.NAV_PATH, "pathname"), State(ids.NAV_SEARCH, "value"),
+                            prevent_initial_call=True)
+    app.callback(Output(ids.NAV_SEARCH_RESULTS, "children"), Input(ids.NAV_SEARCH, "value"),
+                 prevent_initial_call=True)(search)
 

@@ -9,6 +9,7 @@ NAV_SEARCH_RESULTS = "nav-search-results"
 NAV_USER_MENU = "nav-user-menu"
 NAV_USER_NAME = "nav-user-name"
 NAV_PATH = "nav-path"  # a Location read by the navbar to know the current page
+NAV_CURRENT_PROJECT = "nav-current-project"  # the project the shown page belongs to
 
 # Project browser (/projects)
 PROJECTS_QUERY = "projects-query"

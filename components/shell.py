@@ -32,6 +32,6 @@ def navbar() -> dbc.Navbar:
 def app_layout() -> html.Div:
     """Static shell; everything user-specific is filled by callbacks after the page loads."""
     return html.Div([dcc.Location(id=ids.NAV_LOCATION, refresh="callback-nav"),
-                     dcc.Location(id=ids.NAV_PATH, refresh=False),
+                     dcc.Location(id=ids.NAV_PATH, refresh=False), dcc.Store(id=ids.NAV_CURRENT_PROJECT),
                      navbar(),
                      dbc.Container(dash.page_container, fluid=True, className="page-body")])
