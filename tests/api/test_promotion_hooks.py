@@ -1,50 +1,14 @@
 """Model-promotion hooks fire on the server when a run turns FINISHED (/api/v1 and the MLflow update-run path)."""
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 
 from services import best_run
 from tests.api.test_projects import ok, seed
-
-
-class Registry:
-    """A tiny model registry on a free port: counts POSTs, answers `status` after `delay` seconds."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict]] = []
-        self.status, self.delay = 201, 0.0
-        registry = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                time.sleep(registry.delay)
-                registry.received.append((self.path, body))
-                self.send_response(registry.status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def registry() -> Iterator[Registry]:
-    reg = Registry()
-    yield reg
-    reg.http.shutdown()
-    reg.http.server_close()
+from tests.support import Registry, registry  # noqa: F401 (registry is a fixture)
 
 
 @pytest.fixture(autouse=True)

@@ -2,9 +2,6 @@
 on SQLite and on Postgres (the best-run query is SQL over metric_series)."""
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
 import pytest
@@ -13,7 +10,7 @@ import experiment_tracker
 from experiment_tracker import Tracker, TrackerError
 from experiment_tracker.promotion import registry_endpoint
 from tests.client.server import ServerProcess
-from tests.support import fresh_pg_database
+from tests.support import Registry, fresh_pg_database, registry  # noqa: F401 (registry is a fixture)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -105,39 +102,6 @@ def test_runs_dataframe_has_params_and_metric_summaries_as_columns(tracker: Trac
     assert pd.isna(frame.loc[three_runs["late"], "metrics.loss"])
     assert str(frame["start_time"].dtype).startswith("datetime64")
     assert frame.sort_values("metrics.accuracy", ascending=False).index[0] == three_runs["late"]
-
-
-class Registry:
-    """A tiny model registry: records every POST body; answers with `status`."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict]] = []
-        self.status = 201
-        registry = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                registry.received.append((self.path, body))
-                self.send_response(registry.status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def registry() -> Iterator[Registry]:
-    reg = Registry()
-    yield reg
-    reg.http.shutdown()
-    reg.http.server_close()
 
 
 def test_a_promotion_hook_registers_runs_that_meet_its_criteria(tracker: Tracker, experiment: dict,
