@@ -62,23 +62,23 @@ def render_tags(_version: int | None, run_id: str | None, current: Any) -> objec
     return tag_view(run["tags"], can_edit)
 
 
-def start_edit(clicks: int | None, run_id: str | None) -> object:
+def _clicked_run(clicks: int | None, run_id: str | None) -> tuple[dict, bool]:
+    """The run and whether the user may edit it, for a button click; PreventUpdate without a click or a run."""
     if not clicks or not run_id:
         raise PreventUpdate
     try:
-        run, can_edit = _run_and_role(run_id)
+        return _run_and_role(run_id)
     except NotFound:
         raise PreventUpdate from None
+
+
+def start_edit(clicks: int | None, run_id: str | None) -> object:
+    run, can_edit = _clicked_run(clicks, run_id)
     return tag_editor(run["tags"]) if can_edit else tag_view(run["tags"], False)
 
 
 def cancel_edit(clicks: int | None, run_id: str | None) -> object:
-    if not clicks or not run_id:
-        raise PreventUpdate
-    try:
-        run, can_edit = _run_and_role(run_id)
-    except NotFound:
-        raise PreventUpdate from None
+    run, can_edit = _clicked_run(clicks, run_id)
     return tag_view(run["tags"], can_edit)
 
 
