@@ -6,13 +6,8 @@ import io
 import json
 from typing import Any, Iterable
 
-from sqlalchemy import select
-
-from db.models import Artifact
 from services import artifacts
-from services.access import require_run
 from services.context import Actor, Core
-from services.errors import NotFound
 
 TEXT_LIMIT = 64 * 1024  # bytes of text / JSON shown
 TABLE_LIMIT = 256 * 1024  # bytes read to find the first rows of a CSV
@@ -187,11 +182,7 @@ def _json_preview(base: dict, head: bytes, truncated: bool) -> dict:
 def artifact_info(core: Core, actor: Actor, run_id: str, artifact_id: str) -> dict:
     """One artifact's metadata, permission-checked (also for artifacts registered by URI only)."""
     with core.sessions() as session:
-        run = require_run(session, actor, run_id)
-        art = session.execute(select(Artifact).where(Artifact.run_pk == run.pk, Artifact.id == artifact_id)
-                              ).scalar_one_or_none()
-        if art is None:
-            raise NotFound(f"artifact {artifact_id} not found on run {run_id}", "artifact_id")
+        _run, art = artifacts.find_artifact(session, actor, run_id, artifact_id)
         return artifacts.artifact_dict(art, run_id)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Any, BinaryIO, Iterator
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from db.models import Artifact
+from db.models import Artifact, Run
 from services import audit, validation
 from services.access import require_run
 from services.context import Actor, Core
@@ -107,14 +108,20 @@ def list_artifacts(core: Core, actor: Actor, run_id: str, limit: int = 100, curs
     return offset_page(items, offset, limit, total)
 
 
+def find_artifact(session: Session, actor: Actor, run_id: str, artifact_id: str) -> tuple[Run, Artifact]:
+    """The run (permission-checked for reading) and its artifact; NotFound when the run has no such artifact."""
+    run = require_run(session, actor, run_id)
+    art = session.execute(select(Artifact).where(Artifact.run_pk == run.pk, Artifact.id == artifact_id)
+                          ).scalar_one_or_none()
+    if art is None:
+        raise NotFound(f"artifact {artifact_id} not found on run {run_id}", "artifact_id")
+    return run, art
+
+
 def open_artifact(core: Core, actor: Actor, run_id: str, artifact_id: str) -> tuple[dict, Iterator[bytes]]:
     """Permission-checked metadata plus a chunk iterator over the stored bytes."""
     with core.sessions() as session:
-        run = require_run(session, actor, run_id)
-        art = session.execute(select(Artifact).where(Artifact.run_pk == run.pk, Artifact.id == artifact_id)
-                              ).scalar_one_or_none()
-        if art is None:
-            raise NotFound(f"artifact {artifact_id} not found on run {run_id}", "artifact_id")
+        run, art = find_artifact(session, actor, run_id, artifact_id)
         info = artifact_dict(art, run_id)
         store_key = f"{run.experiment_id}/{run.id}/{art.name}"
     if not info["stored"]:
