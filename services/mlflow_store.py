@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, Float, String, cast, literal, null, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from db.models import Experiment, MetricSeries, Param, Project, Run, RunTag, Team, User
 from services import projects as project_service
@@ -192,52 +192,62 @@ def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
         yield values[start:start + size]
 
 
+def _run_data(session: Session, pks: list[int]) -> Iterable[tuple]:
+    """(kind, run_pk, key, text, metric value, ts, step) for params "p", tags "t", latest metrics "m", the
+    owner's username "u" (in text) and the parent's id "r" (in text): one UNION ALL round trip per chunk."""
+    none_text, none_float, none_int = cast(null(), String), cast(null(), Float), cast(null(), BigInteger)
+    s, parent = MetricSeries, aliased(Run)
+    for chunk in _chunks(pks):
+        yield from session.execute(union_all(
+            select(literal("p"), Param.run_pk, Param.key, Param.value, none_float, none_int, none_int)
+            .where(Param.run_pk.in_(chunk)),
+            select(literal("t"), RunTag.run_pk, RunTag.key, RunTag.value, none_float, none_int, none_int)
+            .where(RunTag.run_pk.in_(chunk)),
+            select(literal("m"), s.run_pk, s.key, none_text, s.last_value, s.last_ts, s.last_step)
+            .where(s.run_pk.in_(chunk), s.count > 0),
+            select(literal("u"), Run.pk, none_text, User.username, none_float, none_int, none_int)
+            .join(User, User.id == Run.user_id).where(Run.pk.in_(chunk)),
+            select(literal("r"), Run.pk, none_text, parent.id, none_float, none_int, none_int)
+            .join(parent, parent.pk == Run.parent_pk).where(Run.pk.in_(chunk))))
+
+
 def wire_runs(session: Session, runs: list[Any]) -> list[dict]:
-    """MLflow Run dicts (info + data with latest metrics, params, tags) with a handful of bulk queries;
+    """MLflow Run dicts (info + data with latest metrics, params, tags) in one bulk query per 500 runs;
     `runs` are Run entities or rows of RUN_COLUMNS."""
     pks = [r.pk for r in runs]
     params: dict[int, list] = {pk: [] for pk in pks}
     tags: dict[int, dict] = {pk: {} for pk in pks}
     metrics: dict[int, list] = {pk: [] for pk in pks}
-    for chunk in _chunks(pks):
-        for pk, key, value in session.execute(select(Param.run_pk, Param.key, Param.value)
-                                              .where(Param.run_pk.in_(chunk)).order_by(Param.key)):
-            params[pk].append({"key": key, "value": value})
-        for pk, key, value in session.execute(select(RunTag.run_pk, RunTag.key, RunTag.value)
-                                              .where(RunTag.run_pk.in_(chunk))):
-            tags[pk][key] = value
-        s = MetricSeries
-        for pk, key, value, ts, step in session.execute(
-                select(s.run_pk, s.key, s.last_value, s.last_ts, s.last_step)
-                .where(s.run_pk.in_(chunk), s.count > 0).order_by(s.key)):
+    users: dict[int, str] = {}
+    parents: dict[int, str] = {}
+    for kind, pk, key, text, value, ts, step in _run_data(session, pks):
+        if kind == "p":
+            params[pk].append({"key": key, "value": text})
+        elif kind == "t":
+            tags[pk][key] = text
+        elif kind == "m":
             metrics[pk].append({"key": key, "value": wire_float(value), "timestamp": ts, "step": step})
-    users = _usernames(session, {r.user_id for r in runs if r.user_id})
-    parents = _parent_ids(session, {r.parent_pk for r in runs if r.parent_pk is not None})
+        elif kind == "u":
+            users[pk] = text
+        else:
+            parents[pk] = text
     out = []
     for run in runs:
         run_tags = tags[run.pk]
         run_tags.setdefault(RUN_NAME_TAG, run.name)
-        if run.parent_pk is not None and run.parent_pk in parents:
-            run_tags.setdefault(PARENT_TAG, parents[run.parent_pk])
-        if run.user_id in users:
-            run_tags.setdefault(USER_TAG, users[run.user_id])
+        if run.pk in parents:
+            run_tags.setdefault(PARENT_TAG, parents[run.pk])
+        if run.pk in users:
+            run_tags.setdefault(USER_TAG, users[run.pk])
         data: dict[str, Any] = {}
         if metrics[run.pk]:
-            data["metrics"] = metrics[run.pk]
+            data["metrics"] = sorted(metrics[run.pk], key=_by_key)
         if params[run.pk]:
-            data["params"] = params[run.pk]
+            data["params"] = sorted(params[run.pk], key=_by_key)
         data["tags"] = [{"key": k, "value": v} for k, v in sorted(run_tags.items())]
-        out.append({"info": run_info(run, users.get(run.user_id or "")), "data": data, "inputs": {}})
+        out.append({"info": run_info(run, users.get(run.pk)), "data": data, "inputs": {}})
     return out
 
 
-def _usernames(session: Session, user_ids: set[str]) -> dict[str, str]:
-    if not user_ids:
-        return {}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(list(user_ids)))).all())
-
-
-def _parent_ids(session: Session, parent_pks: set[int]) -> dict[int, str]:
-    if not parent_pks:
-        return {}
-    return dict(session.execute(select(Run.pk, Run.id).where(Run.pk.in_(list(parent_pks)))).all())
+def _by_key(item: dict) -> str:
+    return item["key"]
