@@ -10,7 +10,8 @@ from dash.exceptions import PreventUpdate
 
 from callbacks.common import actor, core
 from components import ids
-from components.charts import ChartView, chart_options, make_view, metric_figure, parse_view, view_query
+from components.charts import (ChartView, chart_options, make_view, metric_figure, parse_view, placeholder_figure,
+                               view_query)
 from components.common import error_alert, not_found, page_header, status_badge
 from components.run_detail import kv_card, metric_table, run_links
 from components.url_state import parse_list
@@ -54,8 +55,9 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
                                                               if run["git_commit"] else {})}, "Not recorded.")]
     picker = dcc.Dropdown(id=ids.RUN_METRIC_KEYS, options=keys, value=chosen, multi=True,
                           placeholder="Choose metrics to chart", className="mb-2")
-    right = [picker, chart_options(parse_view(query)), dcc.Store(id=ids.RUN_START_MS, data=_ms(run["start_time"])),
-             html.Div(id=ids.RUN_CHARTS), html.Div(id=ids.RUN_ARTIFACTS), html.Div(id=ids.RUN_FEATURES),
+    view = parse_view(query)
+    right = [picker, chart_options(view), dcc.Store(id=ids.RUN_START_MS, data=_ms(run["start_time"])),
+             html.Div(_placeholders(chosen, view), id=ids.RUN_CHARTS), html.Div(id=ids.RUN_ARTIFACTS), html.Div(id=ids.RUN_FEATURES),
              dbc.Card(dbc.CardBody([html.Div("Notes", className="card-title-sm"), html.Div(id=ids.RUN_NOTES),
                                     *(_note_form(keys) if can_write else [])]), className="mt-3")]
     return html.Div([header, html.P(run["notes"], className="run-notes-text") if run["notes"] else None,
@@ -63,6 +65,15 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
                      dcc.Store(id=ids.RUN_SEEN, data=version), dcc.Store(id=ids.RUN_VERSION, data=version),
                      dcc.Interval(id=ids.RUN_TICK, interval=REFRESH_MS,
                                   disabled=not core().settings.enable_real_time_plots)])
+
+
+def _placeholders(keys: list[str], view: ChartView) -> dbc.Row:
+    return _chart_grid([dcc.Graph(figure=placeholder_figure(key, view), className="metric-chart-placeholder",
+                                  config={"staticPlot": True}) for key in keys[:MAX_CHARTS]], view)
+
+
+def _chart_grid(charts: list, view: ChartView) -> dbc.Row:
+    return dbc.Row([dbc.Col(c, md=12 // view.per_row, className="mb-3") for c in charts])
 
 
 def _ms(iso: str | None) -> int | None:
@@ -154,7 +165,7 @@ def refresh_run(keys: list | None, run_id: str, seen: int | None, only_if_moved:
     default = sorted(s["key"] for s in summary)[:DEFAULT_CHARTS]
     query = ([] if list(keys or []) == default else [("metrics", ",".join(keys or []))]) + view_query(view)
     search = "?" + urlencode(query, safe=",") if query else ""
-    grid = dbc.Row([dbc.Col(c, md=12 // view.per_row, className="mb-3") for c in charts]) if charts \
+    grid = _chart_grid(charts, view) if charts \
         else html.P("Choose metrics above to chart them." if summary else "No metrics logged yet.",
                     className="text-secondary")
     return grid, metric_table(summary), notes_list(items), version, search
@@ -194,7 +205,8 @@ def register(app: Dash) -> None:
     app.clientside_callback(SMOOTH_LABEL_JS, Output(ids.RUN_SMOOTH_LABEL, "children"),
                             Input(ids.RUN_SMOOTH, "drag_value"), prevent_initial_call=True)
     app.callback(Output(ids.RUN_VERSION, "data"), Input(ids.RUN_TICK, "n_intervals"),
-                 State(ids.RUN_ID, "data"), State(ids.RUN_VERSION, "data"))(poll_version)
+                 State(ids.RUN_ID, "data"), State(ids.RUN_VERSION, "data"),
+                 prevent_initial_call=True)(poll_version)  # the page came with the current version
     app.callback(Output(ids.NOTE_ERROR, "children"), Output(ids.NOTE_BODY, "value"),
                  Output(ids.RUN_NOTES, "children", allow_duplicate=True),
                  Input(ids.NOTE_SUBMIT, "n_clicks"), State(ids.RUN_ID, "data"), State(ids.NOTE_BODY, "value"),
