@@ -1,4 +1,8 @@
-"""Run comparison page: load the runs once, then tables, groups, brushing, curves, scatter and importance; URL state."""
+"""Run comparison page: load the runs once, then tables, groups, brushing, curves, scatter and importance; URL state.
+
+The loaded runs stay on the server (services.compare_runs.cached_runs, keyed by the runs' experiments' live
+versions and access-checked on every call): the page holds only their ids, so a brush sends ids + ranges, not
+every run's params and metrics."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -21,26 +25,39 @@ MAX_GROUPED_RUNS = 100  # runs read for group mean curves (one downsampled read 
 MAX_TABLE_ROWS = 500  # run rows drawn in the params and metric tables (group rows summarize every run)
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 EMPTY = "No runs selected: select runs in an experiment's run table and press Compare."
+GONE = "None of these runs can be read any more (deleted, or your access changed): reload the page."
 
 
 def load_compare(query: dict | None) -> html.Div:
-    """The whole page for ?runs=…&baseline=…&metrics=…&diff=0&group=…&brush=…; runs are read once into a store."""
+    """The whole page for ?runs=…&baseline=…&metrics=…&diff=0&group=…&brush=…; the runs are read once (into the
+    server-side cache) and the page keeps only their ids (COMPARE_DATA: {"ids": [...]}) for its callbacks."""
     query = query or {}
     wanted = parse_list(query.get("runs"), limit=None)
     if not wanted:
         return html.Div([page_header("Compare runs"), view.empty_state(EMPTY, "compare-empty")])
-    loaded = compare_runs.load_runs(core(), actor(), wanted)
+    loaded = compare_runs.cached_runs(core(), actor(), wanted)
     runs = loaded["runs"]
     if not runs:
         return not_found("comparison")
     keys = view.metric_keys(runs)
     metric = next((k for k in parse_list(query.get("metrics")) if k in keys), keys[0] if keys else None)
     baseline = query.get("baseline") if query.get("baseline") in {r["id"] for r in runs} else runs[0]["id"]
-    brush = parcoords.decode_brush(runs, query.get("brush"))
+    dims = parcoords.parcoords_dimensions(runs)
+    labels = parcoords.axis_labels(runs, dims)
+    brush = parcoords.decode_brush(labels, query.get("brush"))
     return html.Div([_header(runs), view.run_chips(runs), _missing(loaded["missing"]),
-                     _controls(runs, baseline, metric, query), *_sections(runs, metric, brush),
-                     dcc.Store(id=ids.COMPARE_DATA, data=runs), dcc.Store(id=ids.COMPARE_BRUSH, data=brush),
-                     dcc.Store(id=ids.COMPARE_AXES, data=parcoords.axis_labels(runs))])
+                     _controls(runs, baseline, metric, query), *_sections(runs, metric, brush, dims),
+                     dcc.Store(id=ids.COMPARE_DATA, data={"ids": [r["id"] for r in runs]}),
+                     dcc.Store(id=ids.COMPARE_BRUSH, data=brush), dcc.Store(id=ids.COMPARE_AXES, data=labels)])
+
+
+def loaded_runs(handle: dict | None) -> list[dict]:
+    """The page's runs ({"ids": [...]} from COMPARE_DATA) from the server-side cache, access-checked for the
+    signed-in user on this call: runs deleted or no longer visible since the page loaded drop out."""
+    wanted = handle.get("ids") if isinstance(handle, dict) else None
+    if not isinstance(wanted, list) or not wanted:
+        raise PreventUpdate
+    return compare_runs.cached_runs(core(), actor(), wanted)["runs"]
 
 
 def _header(runs: list[dict]) -> html.Div:
@@ -91,13 +108,13 @@ def _graph(graph_id: str, figure: object = None) -> dcc.Graph:
     return dcc.Graph(id=graph_id, figure=figure or {}, config=GRAPH_CONFIG)
 
 
-def _sections(runs: list[dict], metric: str | None, brush: dict) -> list:
+def _sections(runs: list[dict], metric: str | None, brush: dict, dims: list) -> list:
     params = view.param_keys(runs)
     numeric = view.numeric_params(runs)
     return [
         _card("Parallel coordinates", [html.Div("Drag along an axis to narrow the runs below; click an axis "
                                                 "outside its range to clear it.", className="small text-secondary"),
-                                       _graph(ids.COMPARE_PARCOORDS, parcoords.parcoords_figure(runs, metric, brush))]),
+                                       _graph(ids.COMPARE_PARCOORDS, parcoords.parcoords_figure(runs, metric, brush, dims))]),
         html.Div(id=ids.COMPARE_SELECTION, className="small mb-2"),
         _card("Parameters", [html.Div(id=ids.COMPARE_PARAMS)]),
         _card("Metric summaries", [html.Div(id=ids.COMPARE_METRICS)]),
@@ -110,12 +127,14 @@ def _sections(runs: list[dict], metric: str | None, brush: dict) -> list:
                  dbc.Col(_card("Parameter importance", [_graph(ids.COMPARE_IMPORTANCE)]), lg=6)])]
 
 
-def update_tables(runs: list | None, brush: dict | None, diff_only: bool | None, baseline: str | None,
+def update_tables(handle: dict | None, brush: dict | None, diff_only: bool | None, baseline: str | None,
                   group: str | None = None) -> tuple:
     """Params and metric tables for the runs inside the parcoords brush; the baseline stays the reference.
     Grouped, the metric table is one row per group of the brushed runs with "mean ± std (n)" cells."""
+    runs = loaded_runs(handle)
     if not runs:
-        raise PreventUpdate
+        gone = view.empty_state(GONE)
+        return gone, gone, ""
     shown = parcoords.brushed(runs, brush)
     base = next((r for r in runs if r["id"] == baseline), None)
     label = "" if len(shown) == len(runs) else \
@@ -148,9 +167,10 @@ def update_brush(restyle: list | None, current: dict | None) -> dict:
     return merged
 
 
-def update_curves(metric: str | None, runs: list | None, group: str | None = None) -> tuple:
+def update_curves(metric: str | None, handle: dict | None, group: str | None = None) -> tuple:
     """Overlaid curves (≤ 20 runs, each downsampled to ≤ 1000 buckets), or group means with a 95% CI band, and
     the importance bars."""
+    runs = loaded_runs(handle)
     if not runs:
         raise PreventUpdate
     if not metric:
@@ -198,7 +218,8 @@ def _group_curves(metric: str, having: list[dict], key: groups.GroupKey) -> tupl
     return group_view.group_curves_figure(metric, bands), note
 
 
-def update_scatter(param: str | None, metric: str | None, runs: list | None) -> object:
+def update_scatter(param: str | None, metric: str | None, handle: dict | None) -> object:
+    runs = loaded_runs(handle)
     if not runs:
         raise PreventUpdate
     return view.scatter_figure(runs, param, metric)

@@ -54,8 +54,14 @@ def metric_keys(runs: list[dict]) -> list[str]:
 
 def numeric_params(runs: list[dict]) -> list[str]:
     """Param keys whose every present value is a number (and at least one run has it)."""
-    return [k for k in param_keys(runs)
-            if all(is_number(run["params"][k]) for run in runs if k in run["params"])]
+    seen: set[str] = set()
+    other: set[str] = set()
+    for run in runs:
+        for key, value in run["params"].items():
+            seen.add(key)
+            if key not in other and not is_number(value):
+                other.add(key)
+    return sorted(seen - other)
 
 
 def differing(runs: list[dict], keys: list[str]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 
 from components.compare import PALETTE, is_number, metric_keys, numeric_params
@@ -13,9 +14,8 @@ MAX_BRUSHED_AXES = 100
 
 def parcoords_dimensions(runs: list[dict]) -> list[tuple[str, str]]:
     """[(kind, key)]: numeric params then metrics (last value), in a stable order the brushing relies on."""
-    metric_dims = [k for k in metric_keys(runs) if any(is_number((r["metrics"].get(k) or {}).get("last"))
-                                                       for r in runs)]
-    return [("param", k) for k in numeric_params(runs)] + [("metric", k) for k in metric_dims]
+    with_last = {k for r in runs for k, m in r["metrics"].items() if is_number((m or {}).get("last"))}
+    return [("param", k) for k in numeric_params(runs)] + [("metric", k) for k in metric_keys(runs) if k in with_last]
 
 
 def dimension_value(run: dict, dim: tuple[str, str] | list) -> float | None:
@@ -24,27 +24,38 @@ def dimension_value(run: dict, dim: tuple[str, str] | list) -> float | None:
     return float(value) if is_number(value) else None
 
 
+def dimension_column(runs: list[dict], dim: tuple[str, str] | list) -> np.ndarray:
+    """The dimension's value for every run as float64, NaN where a run has none (sent as a compact typed array)."""
+    kind, key = dim
+    if kind == "param":
+        raw = [r["params"].get(key) for r in runs]
+    else:
+        raw = [(r["metrics"].get(key) or {}).get("last") for r in runs]
+    return np.array([float(v) if is_number(v) else math.nan for v in raw], dtype=np.float64)
+
+
 def dimension_label(dim: tuple[str, str] | list) -> str:
     return dim[1] if dim[0] == "param" else f"{dim[1]} (last)"
 
 
-def parcoords_figure(runs: list[dict], color_metric: str | None, constraints: dict | None = None) -> go.Figure:
-    """One axis per dimension; constraints ({str(index): [[lo, hi], ...]}) preset the brushed ranges."""
-    dims = parcoords_dimensions(runs)
+def parcoords_figure(runs: list[dict], color_metric: str | None, constraints: dict | None = None,
+                     dims: list[tuple[str, str]] | None = None) -> go.Figure:
+    """One axis per dimension (dims: parcoords_dimensions(runs), passed when already known); constraints
+    ({str(index): [[lo, hi], ...]}) preset the brushed ranges. Values go out as float64 typed arrays."""
+    dims = parcoords_dimensions(runs) if dims is None else dims
     fig = go.Figure()
     if dims:
         columns = []
         for i, dim in enumerate(dims):
-            values = [dimension_value(r, dim) for r in runs]
-            column = {"label": dimension_label(dim), "values": [math.nan if v is None else v for v in values]}
+            column = {"label": dimension_label(dim), "values": dimension_column(runs, dim)}
             ranges = (constraints or {}).get(str(i))
             if ranges:
                 column["constraintrange"] = ranges[0] if len(ranges) == 1 else ranges
             columns.append(column)
-        colors = [dimension_value(r, ("metric", color_metric)) if color_metric else None for r in runs]
-        line = {"color": [0.0 if c is None else c for c in colors], "colorscale": "Viridis", "showscale": True,
+        colors = dimension_column(runs, ("metric", color_metric)) if color_metric else None
+        line = {"color": np.nan_to_num(colors, nan=0.0), "colorscale": "Viridis", "showscale": True,
                 "colorbar": {"title": {"text": color_metric or ""}, "thickness": 12}} \
-            if any(c is not None for c in colors) else {"color": PALETTE[0]}
+            if colors is not None and not np.isnan(colors).all() else {"color": PALETTE[0]}
         fig.add_trace(go.Parcoords(dimensions=columns, line=line, labelangle=-20, labelside="top"))
     fig.update_layout(template="plotly_white", height=380, margin={"l": 60, "r": 60, "t": 90, "b": 30},
                       uirevision="parcoords")
@@ -102,8 +113,8 @@ def _num(value: float) -> str:
     return f"{value:.8g}"
 
 
-def axis_labels(runs: list[dict]) -> list[str]:
-    return [dimension_label(dim) for dim in parcoords_dimensions(runs)]
+def axis_labels(runs: list[dict], dims: list[tuple[str, str]] | None = None) -> list[str]:
+    return [dimension_label(dim) for dim in (parcoords_dimensions(runs) if dims is None else dims)]
 
 
 def encode_brush(labels: list[str], constraints: dict | None) -> str:
@@ -117,11 +128,12 @@ def encode_brush(labels: list[str], constraints: dict | None) -> str:
     return ",".join(parts)
 
 
-def decode_brush(runs: list[dict], raw: Any) -> dict:
-    """The inverse of encode_brush on these runs' axes; unknown labels and malformed ranges are dropped."""
+def decode_brush(labels: list[str], raw: Any) -> dict:
+    """The inverse of encode_brush on these axes (labels: axis_labels(runs)); unknown labels and malformed ranges
+    are dropped."""
     if not isinstance(raw, str) or not raw:
         return {}
-    index_of = {label: str(i) for i, label in enumerate(axis_labels(runs))}
+    index_of = {label: str(i) for i, label in enumerate(labels)}
     out: dict[str, list[list[float]]] = {}
     for entry in raw.split(",")[:MAX_BRUSHED_AXES]:
         label, *texts = entry.split("~")

@@ -30,14 +30,24 @@ def _page(backend: Any, who: Any, **query: str) -> Any:
         return compare.load_compare(query)
 
 
-def _data(page: Any) -> list[dict]:
+def _data(page: Any) -> dict:
+    """The page's handle on its runs: {"ids": [...]} (the runs themselves stay on the server)."""
     return find(page, ids.COMPARE_DATA).data
 
 
-def _tables(backend: Any, seed: Seed, data: list[dict], brush: dict | None = None, diff: bool = True,
-            baseline: str | None = None) -> tuple:
+def _runs(backend: Any, who: Any, data: dict) -> list[dict]:
+    with signed_in(backend, who):
+        return compare.loaded_runs(data)
+
+
+def _first(data: dict) -> str:
+    return data["ids"][0]
+
+
+def _tables(backend: Any, seed: Seed, data: dict, brush: dict | None = None, diff: bool = True,
+            baseline: str | None = None, group: str | None = None) -> tuple:
     with signed_in(backend, seed.alice):
-        return compare.update_tables(data, brush or {}, diff, baseline or data[0]["id"])
+        return compare.update_tables(data, brush or {}, diff, baseline or _first(data), group)
 
 
 def test_no_runs_selected_says_what_to_do(backend: Any, seed: Seed) -> None:
@@ -49,7 +59,7 @@ def test_no_runs_selected_says_what_to_do(backend: Any, seed: Seed) -> None:
 def test_runs_load_in_the_asked_order_with_baseline_and_metric_from_the_url(backend: Any, seed: Seed) -> None:
     chosen = [seed.run_ids[3], seed.run_ids[0], seed.run_ids[5]]
     page = _page(backend, seed.alice, runs=",".join(chosen), baseline=chosen[1], metrics="loss")
-    assert [r["id"] for r in _data(page)] == chosen
+    assert _data(page) == {"ids": chosen}
     assert find(page, ids.COMPARE_BASELINE).value == chosen[1]
     assert find(page, ids.COMPARE_METRIC).value == "loss" and find(page, ids.COMPARE_DIFF_ONLY).value is True
     assert "Compare 3 runs" in text(page) and "baseline-model-v1" in text(page)
@@ -86,12 +96,12 @@ def test_runs_of_another_team_are_not_found_and_partial_access_is_said(backend: 
                                                                       seed: Seed) -> None:
     assert "Not found" in text(_page(backend, _bob(core), runs=",".join(seed.run_ids[:2])))
     page = _page(backend, seed.alice, runs=",".join([*seed.run_ids[:2], "00000000-0000-0000-0000-000000000000"]))
-    assert len(_data(page)) == 2 and "1 of the requested runs do not exist" in text(page)
+    assert len(_data(page)["ids"]) == 2 and "1 of the requested runs do not exist" in text(page)
 
 
 def test_brushing_a_parcoords_axis_narrows_the_tables(backend: Any, seed: Seed) -> None:
     data = _data(_page(backend, seed.alice, runs=",".join(seed.run_ids)))
-    assert parcoords.parcoords_dimensions(data)[0] == ("param", "alpha")  # "algorithm" is text: not an axis
+    assert parcoords.parcoords_dimensions(_runs(backend, seed.alice, data))[0] == ("param", "alpha")  # "algorithm" is text: not an axis
     brush = compare.update_brush([{"dimensions[0].constraintrange": [[0.15, 0.35]]}, [0]], {})
     assert brush == {"0": [[0.15, 0.35]]}
     params, table, label = _tables(backend, seed, data, brush)
@@ -110,7 +120,7 @@ def test_tables_list_at_most_the_row_cap_and_say_so(backend: Any, seed: Seed, mo
     params, table, label = _tables(backend, seed, data, diff=False)
     assert "Tables list the first 4 of 6 runs" in text(label)
     assert "run-003" in text(table) and "run-004" not in text(table) and "run-004" not in text(params)
-    grouped = text(compare.update_tables(data, {}, True, data[0]["id"], "param:algorithm")[1])
+    grouped = text(_tables(backend, seed, data, group="param:algorithm")[1])
     assert "(3)" in grouped  # the group rows still summarize all six runs
 
 
@@ -129,7 +139,7 @@ def test_curves_overlay_each_run_and_cap_at_twenty(backend: Any, core: Any) -> N
     with signed_in(backend, seed.alice):
         figure, note, bars = compare.update_curves("loss", data)
         assert len(figure.data) == 20 and "20 of 23 runs with loss drawn" in note
-        few, note_few, _ = compare.update_curves("loss", data[:3])
+        few, note_few, _ = compare.update_curves("loss", {"ids": data["ids"][:3]})
     assert [t.name for t in few.data] == ["run-000", "run-001", "run-002"]
     assert list(few.data[0].x) == [0, 1, 2, 3, 4] and few.data[0].y[0] == pytest.approx(1.0)
     assert note_few == "3 runs with loss." and bars.data[0].y[0] == "alpha"
@@ -160,7 +170,8 @@ def test_importance_is_absolute_spearman_with_n() -> None:
 
 def test_scatter_of_a_param_against_a_metric(backend: Any, seed: Seed) -> None:
     data = _data(_page(backend, seed.alice, runs=",".join(seed.run_ids)))
-    figure = compare.update_scatter("alpha", "accuracy", data)
+    with signed_in(backend, seed.alice):
+        figure = compare.update_scatter("alpha", "accuracy", data)
     assert list(figure.data[0].x) == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6] and "6 runs" in figure.layout.title.text
     with pytest.raises(PreventUpdate):
         compare.update_scatter("alpha", "accuracy", None)
@@ -190,11 +201,42 @@ def test_load_runs_reads_any_number_of_runs_in_constant_queries(backend: Any, co
         statements.clear()
         every = compare_runs.load_runs(core, seed.alice, seed.run_ids)
         large = len(statements)
+        compare_runs.cached_runs(core, seed.alice, seed.run_ids)  # loads once into the cache
+        statements.clear()
+        again = compare_runs.cached_runs(core, seed.alice, seed.run_ids)
+        hit = len(statements)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert small == large <= 4  # runs+params, metrics, tags, the experiments' gates (+ nothing per run)
+    assert small == large <= 5  # runs, params, metrics, tags, the experiments' gates (+ nothing per run)
     assert len(every["runs"]) == 6 and every["runs"][0]["params"] == {"alpha": 0.1, "algorithm": "NB"}
     assert set(few["runs"][0]["metrics"]) == {"accuracy", "loss"} and few["missing"] == []
+    assert hit == 1 and again == every  # a cache hit costs only the access check
+
+
+def test_the_page_keeps_only_run_ids_and_each_call_checks_access(backend: Any, core: Any, seed: Seed) -> None:
+    data = _data(_page(backend, seed.alice, runs=",".join(seed.run_ids)))
+    assert data == {"ids": seed.run_ids}  # no params or metrics in the browser's store
+    assert len(_runs(backend, seed.alice, data)) == 6
+    with signed_in(backend, _bob(core)):  # the same ids sent by a user of another team: nothing comes back
+        assert compare.loaded_runs(data) == []
+        params, table, label = compare.update_tables(data, {}, True, _first(data))
+        assert "None of these runs can be read any more" in text(params) and "run-000" not in text(table)
+        with pytest.raises(PreventUpdate):
+            compare.update_curves("loss", data)
+        with pytest.raises(PreventUpdate):
+            compare.update_scatter("alpha", "loss", data)
+    runs.delete_run(core, seed.alice, seed.run_ids[1])  # a run deleted after the page loaded drops out
+    assert [r["id"] for r in _runs(backend, seed.alice, data)] == [i for i in seed.run_ids if i != seed.run_ids[1]]
+    assert "run-001" not in text(_tables(backend, seed, data)[1])
+
+
+def test_tables_show_a_metric_value_logged_after_the_page_loaded(backend: Any, core: Any, seed: Seed) -> None:
+    data = _data(_page(backend, seed.alice, runs=",".join(seed.run_ids[:2])))
+    assert "9.125" not in text(_tables(backend, seed, data)[1])
+    metrics.log_points(core, seed.alice, seed.run_ids[1], [Point("loss", 9.125, 99, 1_700_000_000_000)])
+    assert "9.125" in text(_tables(backend, seed, data)[1])  # the experiment's version moved: no stale cache
+    runs.update_run(core, seed.alice, seed.run_ids[1], name="renamed-run")
+    assert "renamed-run" in text(_tables(backend, seed, data)[1])
 
 
 def test_group_by_a_param_gives_mean_std_cells_and_mean_curves_with_a_band(backend: Any, seed: Seed) -> None:
@@ -203,7 +245,7 @@ def test_group_by_a_param_gives_mean_std_cells_and_mean_curves_with_a_band(backe
     assert {o["value"] for o in find(page, ids.COMPARE_GROUP).options} == {"param:alpha", "param:algorithm"}
     data = _data(page)
     with signed_in(backend, seed.alice):
-        _params, table, _label = compare.update_tables(data, {}, True, data[0]["id"], "param:algorithm")
+        _params, table, _label = compare.update_tables(data, {}, True, _first(data), "param:algorithm")
         figure, note, _bars = compare.update_curves("accuracy", data, "param:algorithm")
     content = text(table)  # NB: runs 0, 2, 4 → accuracy last 0.804, 0.814, 0.824: mean 0.814, std 0.01
     assert "algorithm = NB" in content and "algorithm = SVM" in content and "0.814 ± 0.01 (3)" in content
@@ -212,9 +254,9 @@ def test_group_by_a_param_gives_mean_std_cells_and_mean_curves_with_a_band(backe
     lines = [t for t in figure.data if t.fill != "toself"]
     assert [t.name for t in lines] == ["algorithm = NB (n=3)", "algorithm = SVM (n=3)"] and len(bands) == 2
     assert list(lines[0].x) == [0, 1, 2, 3, 4] and lines[0].y[0] == pytest.approx(0.81)  # (0.80 + 0.81 + 0.82) / 3
-    one = compare.update_tables(data[:1], {}, True, data[0]["id"], "param:algorithm")[1]
+    one = _tables(backend, seed, {"ids": data["ids"][:1]}, group="param:algorithm")[1]
     assert "0.804 ± — (1)" in text(one)  # n < 2: no std
-    assert "baseline" in text(compare.update_tables(data, {}, True, data[0]["id"], "bogus")[1])  # bad key: ungrouped
+    assert "baseline" in text(_tables(backend, seed, data, group="bogus")[1])  # bad key: ungrouped
     assert find(_page(backend, seed.alice, runs=seed.run_ids[0], group="param:nope"), ids.COMPARE_GROUP).value is None
 
 
@@ -228,14 +270,15 @@ def test_group_by_a_tag_and_failing_gates_are_marked(backend: Any, seed: Seed) -
         made.append(run["id"])
     page = _page(backend, seed.alice, runs=",".join([*made, seed.run_ids[0]]))
     data = _data(page)
-    assert [r["gate"] for r in data] == ["passed", "failed", "failed", "no_criteria"]
-    assert data[0]["tags"] == {"team": "goo"}
+    loaded = _runs(backend, seed.alice, data)
+    assert [r["gate"] for r in loaded] == ["passed", "failed", "failed", "no_criteria"]
+    assert loaded[0]["tags"] == {"team": "goo"}
     assert "Safety gates: 2 of 4 runs failed" in text(page) and "Gate failed" in text(find(page, "compare-run-gates"))
     params, table, _ = _tables(backend, seed, data, diff=False)
     for rendered in (params, table):
         rows = [n for n in walk(rendered) if getattr(n, "className", None) and "gate-failed-row" in n.className]
         assert len(rows) == 2 and "Gate failed" in text(rows[0]) and "Gate passed" in text(rendered)
-    grouped = text(compare.update_tables(data, {}, True, data[0]["id"], "tag:team")[1])
+    grouped = text(_tables(backend, seed, data, group="tag:team")[1])
     assert "team = bad" in grouped and "2 gate failed" in grouped and "team = (not set)" in grouped
 
 
@@ -244,10 +287,10 @@ def test_brush_is_written_to_the_url_by_axis_label_and_restored(backend: Any, se
     brush = {"0": [[0.15, 0.35]], "2": [[0.5, 0.7], [0.9, 1.1]]}  # alpha, then loss (last)
     axes = find(_page(backend, seed.alice, runs=",".join(seed.run_ids)), ids.COMPARE_AXES).data
     assert axes == ["alpha", "accuracy (last)", "loss (last)"]
-    search = compare.sync_url(data[0]["id"], "loss", True, {"runs": "a,b"}, "param:alpha", brush, axes)
+    search = compare.sync_url(_first(data), "loss", True, {"runs": "a,b"}, "param:alpha", brush, axes)
     assert search.endswith("&metrics=loss&group=param:alpha&brush=alpha~0.15_0.35,loss+%28last%29~0.5_0.7~0.9_1.1")
-    assert parcoords.decode_brush(data, "loss (last)~0.5_0.7~0.9_1.1,alpha~0.15_0.35") == brush
-    assert parcoords.decode_brush(data, "nope~1_2,alpha~x_1,alpha~1") == {}  # unknown axis, bad numbers
+    assert parcoords.decode_brush(axes, "loss (last)~0.5_0.7~0.9_1.1,alpha~0.15_0.35") == brush
+    assert parcoords.decode_brush(axes, "nope~1_2,alpha~x_1,alpha~1") == {}  # unknown axis, bad numbers
     page = _page(backend, seed.alice, runs=",".join(seed.run_ids), brush="alpha~0.15_0.35")
     assert find(page, ids.COMPARE_BRUSH).data == {"0": [[0.15, 0.35]]}
     dims = find(page, ids.COMPARE_PARCOORDS).figure.data[0].dimensions
