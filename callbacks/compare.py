@@ -8,7 +8,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, dcc, html
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import actor, core
@@ -48,7 +48,8 @@ def load_compare(query: dict | None) -> html.Div:
     return html.Div([_header(runs), view.run_chips(runs), _missing(loaded["missing"]),
                      _controls(runs, baseline, metric, query), *_sections(runs, metric, brush, dims),
                      dcc.Store(id=ids.COMPARE_DATA, data={"ids": [r["id"] for r in runs]}),
-                     dcc.Store(id=ids.COMPARE_BRUSH, data=brush), dcc.Store(id=ids.COMPARE_AXES, data=labels)])
+                     dcc.Store(id=ids.COMPARE_BRUSH, data=brush), dcc.Store(id=ids.COMPARE_AXES, data=labels),
+                     dcc.Store(id=ids.COMPARE_TABLES)])
 
 
 def loaded_runs(handle: dict | None) -> list[dict]:
@@ -130,34 +131,37 @@ def _sections(runs: list[dict], metric: str | None, brush: dict, dims: list) -> 
 def update_tables(handle: dict | None, brush: dict | None, diff_only: bool | None, baseline: str | None,
                   group: str | None = None) -> tuple:
     """Params and metric tables for the runs inside the parcoords brush; the baseline stays the reference.
-    Grouped, the metric table is one row per group of the brushed runs with "mean ± std (n)" cells."""
+    Grouped, the metric table is one row per group of the brushed runs with "mean ± std (n)" cells.
+    Returns ({"params", "metrics"} packed for assets/compare.js, the brush label)."""
     runs = loaded_runs(handle)
     if not runs:
-        gone = view.empty_state(GONE)
-        return gone, gone, ""
+        gone = {"tree": view.empty_state(GONE)}
+        return {"params": gone, "metrics": gone}, ""
     shown = parcoords.brushed(runs, brush)
     base = next((r for r in runs if r["id"] == baseline), None)
     label = "" if len(shown) == len(runs) else \
         dbc.Badge(f"Brushed: {len(shown)} of {len(runs)} runs shown", color="info", className="brush-badge")
     if not shown:
-        empty = view.empty_state("No run lies inside every brushed range; widen or clear a range on the chart.")
-        return empty, empty, label
+        empty = {"tree": view.empty_state("No run lies inside every brushed range; widen or clear a range on the "
+                                          "chart.")}
+        return {"params": empty, "metrics": empty}, label
     key = groups.parse_key(group)
     if len(shown) > MAX_TABLE_ROWS:
         label = html.Span([label, f" Tables list the first {MAX_TABLE_ROWS} of {len(shown)} runs"
                                   f"{'' if key else ' (group them, or brush the chart to narrow)'}."],
                           className="table-cap-note")
     rows = shown[:MAX_TABLE_ROWS]
-    return view.params_table(rows, bool(diff_only)), _metric_summaries(shown if key else rows, base, key), label
+    return {"params": view.params_table(rows, bool(diff_only)),
+            "metrics": _metric_summaries(shown if key else rows, base, key)}, label
 
 
-def _metric_summaries(shown: list[dict], base: dict | None, key: groups.GroupKey | None) -> html.Div:
+def _metric_summaries(shown: list[dict], base: dict | None, key: groups.GroupKey | None) -> dict:
+    """The metric table packed (see components.compare.params_table), or the group table as a component."""
     if key is None:
-        return html.Div([html.Div("Each value with its difference to the baseline run.",
-                                  className="small text-secondary mb-1"), view.metrics_table(shown, base)])
+        return view.metrics_table(shown, base)
     keys = view.metric_keys(shown)
     summaries = groups.summarize(groups.partition(shown, key), keys, view.AGGS)
-    return group_view.group_table(key.kind, key.name, summaries, keys)
+    return {"tree": group_view.group_table(key.kind, key.name, summaries, keys)}
 
 
 def update_brush(restyle: list | None, current: dict | None) -> dict:
@@ -247,11 +251,12 @@ def compare_link(selected: list | dict | None) -> tuple[str, bool]:
 
 def register(app: Dash) -> None:
     app.callback(Output(ids.COMPARE_CONTENT, "children"), Input(ids.COMPARE_QUERY, "data"))(load_compare)
-    app.callback(Output(ids.COMPARE_PARAMS, "children"), Output(ids.COMPARE_METRICS, "children"),
-                 Output(ids.COMPARE_SELECTION, "children"),
+    app.callback(Output(ids.COMPARE_TABLES, "data"), Output(ids.COMPARE_SELECTION, "children"),
                  Input(ids.COMPARE_DATA, "data"), Input(ids.COMPARE_BRUSH, "data"),
                  Input(ids.COMPARE_DIFF_ONLY, "value"), Input(ids.COMPARE_BASELINE, "value"),
                  Input(ids.COMPARE_GROUP, "value"))(update_tables)
+    app.clientside_callback(ClientsideFunction("compare", "tables"), Output(ids.COMPARE_PARAMS, "children"),
+                            Output(ids.COMPARE_METRICS, "children"), Input(ids.COMPARE_TABLES, "data"))
     app.callback(Output(ids.COMPARE_BRUSH, "data"), Input(ids.COMPARE_PARCOORDS, "restyleData"),
                  State(ids.COMPARE_BRUSH, "data"), prevent_initial_call=True)(update_brush)
     app.callback(Output(ids.COMPARE_CURVES, "figure"), Output(ids.COMPARE_CURVES_NOTE, "children"),

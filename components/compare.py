@@ -78,23 +78,28 @@ def empty_state(message: str, element_id: str | None = None) -> html.Div:
                     **({"id": element_id} if element_id else {}))
 
 
-def params_table(runs: list[dict], diff_only: bool) -> html.Div:
-    """Runs as rows, params as columns; with diff_only, only the params whose value differs between runs."""
+def run_ref(run: dict, base_id: str | None = None) -> list:
+    """A packed table's run cell: [id, label, experiment name, gate label or None, gate badge class, is baseline]."""
+    label, color = GATES.get(run.get("gate"), (None, None))
+    return [run["id"], run_label(run), run["experiment_name"], label,
+            f"badge {color} gate-badge gate-{run['gate']} ms-1" if label else None, run["id"] == base_id]
+
+
+def params_table(runs: list[dict], diff_only: bool) -> dict:
+    """Runs as rows, params as columns; with diff_only, only the params whose value differs between runs.
+    Packed for assets/compare.js ({"table": ...}; a message is {"tree": component}): a few bytes per cell
+    instead of a Dash component each, so hundreds of rows stay a small response."""
     keys = param_keys(runs)
     shown = differing(runs, keys) if diff_only else keys
     note = f"{len(shown)} of {len(keys)} parameters differ" if diff_only else f"{len(keys)} parameters"
     if not keys:
-        return empty_state("These runs have no parameters.")
+        return {"tree": empty_state("These runs have no parameters.")}
     if not shown:
-        return empty_state(f"All {len(keys)} parameters are the same in every selected run. "
-                           "Turn off “Differences only” to see them.")
-    head = html.Thead(html.Tr([html.Th("Run"), *[html.Th(k) for k in shown]]))
-    body = html.Tbody([el(html.Tr, [el(html.Td, _run_cell(run)), *[el(html.Td, fmt(run["params"].get(k)))
-                                                                    for k in shown]], className=row_class(run))
-                       for run in runs])
-    return html.Div([html.Div(note, className="small text-secondary mb-1"),
-                     html.Div(html.Table([head, body], className="table table-sm compare-table mb-0"),
-                              className="compare-scroll")])
+        return {"tree": empty_state(f"All {len(keys)} parameters are the same in every selected run. "
+                                    "Turn off “Differences only” to see them.")}
+    rows = [{"cls": row_class(run), "run": run_ref(run), "cells": [fmt(run["params"].get(k)) for k in shown]}
+            for run in runs]
+    return {"table": {"note": note, "head": [[{"text": "Run"}, *[{"text": k} for k in shown]]], "rows": rows}}
 
 
 def _run_link(run: dict) -> html.A:
@@ -110,10 +115,6 @@ def gate_badge(run: dict) -> html.Span | None:
 def row_class(run: dict, extra: str = "") -> str | None:
     classes = " ".join(c for c in (extra, "table-danger gate-failed-row" if run.get("gate") == "failed" else "") if c)
     return classes or None
-
-
-def _run_cell(run: dict) -> list:
-    return [_run_link(run), gate_badge(run)]
 
 
 def run_chips(runs: list[dict]) -> html.Div | None:
@@ -137,30 +138,29 @@ def delta_text(value: Any, base: Any) -> str:
     return "±0" if diff == 0 else f"{diff:+.3g}"
 
 
-def metrics_table(runs: list[dict], base: dict | None, keys: list[str] | None = None) -> html.Div:
-    """last / min / max per metric; every value with its difference to the baseline run's value."""
+def metrics_table(runs: list[dict], base: dict | None, keys: list[str] | None = None) -> dict:
+    """last / min / max per metric; every value with its difference to the baseline run's value (packed as
+    params_table: a cell is "value" or ["value", "delta"])."""
     keys = keys if keys is not None else metric_keys(runs)
     if not keys:
-        return empty_state("These runs have no metrics logged yet.")
-    head = html.Thead([html.Tr([html.Th("Run", rowSpan=2), *[html.Th(k, colSpan=3, className="text-center")
-                                                             for k in keys]]),
-                       html.Tr([html.Th(a, className="agg") for _ in keys for a in AGGS])])
+        return {"tree": empty_state("These runs have no metrics logged yet.")}
+    head = [[{"text": "Run", "rowSpan": 2}, *[{"text": k, "colSpan": 3, "className": "text-center"} for k in keys]],
+            [{"text": a, "className": "agg"} for _ in keys for a in AGGS]]
+    base_id = base["id"] if base is not None else None
     rows = []
     for run in runs:
-        cells = [el(html.Td, [*_run_cell(run), el(html.Span, " baseline", className="badge-baseline")
-                              if base is not None and run["id"] == base["id"] else None])]
+        cells: list = []
         for key in keys:
             summary = run["metrics"].get(key) or {}
+            reference = (base["metrics"].get(key) or {}) if base is not None and run["id"] != base_id else None
             for agg in AGGS:
                 value = summary.get(agg)
-                delta = "" if base is None or run["id"] == base["id"] else \
-                    delta_text(value, (base["metrics"].get(key) or {}).get(agg))
-                cells.append(el(html.Td, [fmt(value), el(html.Span, delta, className="delta") if delta else None],
-                                className="num"))
-        rows.append(el(html.Tr, cells, className=row_class(run, "baseline-row" if base is not None
-                                                           and run["id"] == base["id"] else "")))
-    return html.Div(html.Table([head, html.Tbody(rows)], className="table table-sm compare-table mb-0"),
-                    className="compare-scroll")
+                delta = delta_text(value, reference.get(agg)) if reference is not None else ""
+                cells.append([fmt(value), delta] if delta else fmt(value))
+        rows.append({"cls": row_class(run, "baseline-row" if run["id"] == base_id else ""),
+                     "run": run_ref(run, base_id), "cells": cells})
+    return {"table": {"note": "Each value with its difference to the baseline run.", "head": head, "rows": rows,
+                      "cellClass": "num"}}
 
 
 # ---------------------------------------------------------------- curves, scatter, importance

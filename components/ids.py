@@ -182,6 +182,7 @@ PROJECT_SHARE_REMOVE = "project-share-remove"  # {"type": ..., "team": team_name
 # Run comparison: groups
 COMPARE_GROUP = "compare-group"  # the "Group by" dropdown: "param:<key>" | "tag:<key>" | None (also ?group=)
 COMPARE_AXES = "compare-axes"  # the parcoords axis labels by index (the brush goes to the URL keyed by label)
+COMPARE_TABLES = "compare-tables"  # the params and metric tables packed by the server, drawn by assets/compare.js
 
 # Trends pages and cost
 TRENDS_PROJECT_ID = "trends-project-id"  # /projects/<id>/trends

@@ -13,7 +13,8 @@ from components import ids, parcoords
 from services import accounts, comparison, compare_runs, experiments, metrics, runs
 from services.metrics import Point
 from tests.browser.seed import PASSWORD, Seed, seed_dashboard
-from tests.unit.dash_tree import find, signed_in, text, walk
+from tests.unit.dash_tree import find, signed_in, walk
+from tests.unit.dash_tree import text as tree_text
 
 
 @pytest.fixture
@@ -44,10 +45,21 @@ def _first(data: dict) -> str:
     return data["ids"][0]
 
 
+def text(node: Any) -> str:
+    """Every string in a page tree or in the tables packed for assets/compare.js (dicts and lists of cells)."""
+    if isinstance(node, dict):
+        return " ".join(text(v) for v in node.values())
+    if isinstance(node, (list, tuple)):
+        return " ".join(text(v) for v in node)
+    return tree_text(node)
+
+
 def _tables(backend: Any, seed: Seed, data: dict, brush: dict | None = None, diff: bool = True,
             baseline: str | None = None, group: str | None = None) -> tuple:
+    """(params, metrics, brush label): the two packed tables and the label update_tables answers."""
     with signed_in(backend, seed.alice):
-        return compare.update_tables(data, brush or {}, diff, baseline or _first(data), group)
+        tables, label = compare.update_tables(data, brush or {}, diff, baseline or _first(data), group)
+    return tables["params"], tables["metrics"], label
 
 
 def test_no_runs_selected_says_what_to_do(backend: Any, seed: Seed) -> None:
@@ -219,7 +231,8 @@ def test_the_page_keeps_only_run_ids_and_each_call_checks_access(backend: Any, c
     assert len(_runs(backend, seed.alice, data)) == 6
     with signed_in(backend, _bob(core)):  # the same ids sent by a user of another team: nothing comes back
         assert compare.loaded_runs(data) == []
-        params, table, label = compare.update_tables(data, {}, True, _first(data))
+        tables, label = compare.update_tables(data, {}, True, _first(data))
+        params, table = tables["params"], tables["metrics"]
         assert "None of these runs can be read any more" in text(params) and "run-000" not in text(table)
         with pytest.raises(PreventUpdate):
             compare.update_curves("loss", data)
@@ -245,7 +258,7 @@ def test_group_by_a_param_gives_mean_std_cells_and_mean_curves_with_a_band(backe
     assert {o["value"] for o in find(page, ids.COMPARE_GROUP).options} == {"param:alpha", "param:algorithm"}
     data = _data(page)
     with signed_in(backend, seed.alice):
-        _params, table, _label = compare.update_tables(data, {}, True, _first(data), "param:algorithm")
+        table = compare.update_tables(data, {}, True, _first(data), "param:algorithm")[0]["metrics"]
         figure, note, _bars = compare.update_curves("accuracy", data, "param:algorithm")
     content = text(table)  # NB: runs 0, 2, 4 → accuracy last 0.804, 0.814, 0.824: mean 0.814, std 0.01
     assert "algorithm = NB" in content and "algorithm = SVM" in content and "0.814 ± 0.01 (3)" in content
@@ -275,9 +288,9 @@ def test_group_by_a_tag_and_failing_gates_are_marked(backend: Any, seed: Seed) -
     assert loaded[0]["tags"] == {"team": "goo"}
     assert "Safety gates: 2 of 4 runs failed" in text(page) and "Gate failed" in text(find(page, "compare-run-gates"))
     params, table, _ = _tables(backend, seed, data, diff=False)
-    for rendered in (params, table):
-        rows = [n for n in walk(rendered) if getattr(n, "className", None) and "gate-failed-row" in n.className]
-        assert len(rows) == 2 and "Gate failed" in text(rows[0]) and "Gate passed" in text(rendered)
+    for packed in (params, table):
+        rows = [r for r in packed["table"]["rows"] if "gate-failed-row" in (r["cls"] or "")]
+        assert len(rows) == 2 and "Gate failed" in text(rows[0]) and "Gate passed" in text(packed)
     grouped = text(_tables(backend, seed, data, group="tag:team")[1])
     assert "team = bad" in grouped and "2 gate failed" in grouped and "team = (not set)" in grouped
 
