@@ -46,8 +46,8 @@ INGEST_KEYS = 10  # 1000 metrics per request = 10 keys x 100 steps
 class Target:
     """One server speaking the MLflow REST API; every call checks the status code."""
 
-    def __init__(self, name: str, base: str, headers: dict, proc: psutil.Process) -> None:
-        self.name, self.base, self.proc = name, base, proc
+    def __init__(self, name: str, base: str, headers: dict, proc: psutil.Process, db_url: str = "") -> None:
+        self.name, self.base, self.proc, self.db_url = name, base, proc, db_url
         self.headers = {"Content-Type": "application/json", **headers}
         self._local = __import__("threading").local()
 
@@ -258,7 +258,21 @@ def history(t: Target, run_id: str, points: int, repeats: int) -> dict:
 @contextmanager
 def ours(backend: str, workers: int) -> Iterator[Target]:
     with server(backend, workers=workers) as (base, proc):
-        yield Target("ours", base, {"Authorization": f"Bearer {token(base)}"}, proc)
+        db_url = proc.environ().get("DATABASE_URL", "")
+        yield Target("ours", base, {"Authorization": f"Bearer {token(base)}"}, proc, db_url)
+
+
+def analyze(t: Target) -> None:
+    """ANALYZE the target's Postgres database after seeding, as autovacuum would on a production server (this
+    machine's Postgres runs with autovacuum=off, so without it the planner sees never-analyzed tables)."""
+    if not t.db_url:
+        return
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine("postgresql+psycopg2://" + t.db_url.split("://", 1)[1], isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
 
 
 def _psycopg2_url(url: str) -> str:
@@ -270,7 +284,7 @@ def _psycopg2_url(url: str) -> str:
 def theirs(backend: str, workers: int) -> Iterator[Target]:
     if backend == "postgres":
         with fresh_pg_database() as url, mlflow_server(_psycopg2_url(url), workers) as (base, proc):
-            yield Target("mlflow", base, {}, proc)
+            yield Target("mlflow", base, {}, proc, url)
     else:
         with tempfile.TemporaryDirectory(prefix="et-bench-mlflow-db-") as tmp, \
                 mlflow_server(f"sqlite:///{tmp}/mlflow.db", workers) as (base, proc):
@@ -290,6 +304,8 @@ def measure(t: Target, args: argparse.Namespace, log: Callable[[str], None]) -> 
         exp, seeded = seed_runs(t, data)
         log(f"{t.name}: seeded {args.runs} runs in {seeded:.1f} s")
         out["seed_runs_s"] = seeded
+        if args.analyze:
+            analyze(t)
         if "search" in args.workloads:
             out["search"] = search(t, exp, data, args.repeats)
             log(f"{t.name} search: {out['search']}")
@@ -299,6 +315,8 @@ def measure(t: Target, args: argparse.Namespace, log: Callable[[str], None]) -> 
     if "history" in args.workloads:
         run_id, seeded = seed_history(t, args.history_points)
         out["seed_history_s"] = seeded
+        if args.analyze:
+            analyze(t)
         log(f"{t.name}: seeded {args.history_points} points in {seeded:.1f} s")
         out["history"] = history(t, run_id, args.history_points, args.repeats)
         log(f"{t.name} history: {out['history']}")
@@ -358,6 +376,8 @@ def main() -> None:
     parser.add_argument("--only", choices=["ours", "mlflow"], help="measure one server only")
     parser.add_argument("--workloads", default="ingest,log-metric,search,paging,history")
     parser.add_argument("--json", help="also write the raw results to this file")
+    parser.add_argument("--no-analyze", dest="analyze", action="store_false",
+                        help="skip ANALYZE of both Postgres databases after seeding")
     args = parser.parse_args()
     args.workloads = set(args.workloads.split(","))
     if args.small:
