@@ -1,52 +1,61 @@
 /* Run comparison: the params and metric tables drawn from the packed rows the server sends (components/compare.py
-   params_table / metrics_table), so a brush over thousands of runs answers with a few bytes per cell. */
-function etCmpEl(type, props) {
-    return {type: type, namespace: "dash_html_components", props: props};
+   params_table / metrics_table). They are written as one HTML string into a container Dash leaves empty: hundreds
+   of rows as Dash components (tens of thousands of them) keep the browser busy for seconds, a string takes ms. */
+function etCmpEsc(value) {
+    return String(value == null ? "" : value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+        .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 }
 
-function etCmpCell(tag, cell, className) {
-    /* A header cell {text, className?, colSpan?, rowSpan?}, or a body cell "value" | ["value", "delta"]. */
-    if (tag === "Th") {
-        const props = {children: cell.text};
-        ["className", "colSpan", "rowSpan"].forEach(k => { if (cell[k] != null) { props[k] = cell[k]; } });
-        return etCmpEl("Th", props);
-    }
-    const props = {children: Array.isArray(cell)
-        ? [cell[0], etCmpEl("Span", {children: cell[1], className: "delta"})] : cell};
-    if (className) { props.className = className; }
-    return etCmpEl("Td", props);
+function etCmpAttrs(props) {
+    return Object.keys(props).filter(k => props[k] != null && props[k] !== "")
+        .map(k => " " + k + "=\"" + etCmpEsc(props[k]) + "\"").join("");
+}
+
+function etCmpHead(cell) {
+    return "<th" + etCmpAttrs({"class": cell.className, "colspan": cell.colSpan, "rowspan": cell.rowSpan}) + ">"
+        + etCmpEsc(cell.text) + "</th>";
+}
+
+function etCmpCell(cell, className) {
+    /* "value" | ["value", "delta"] */
+    const inner = Array.isArray(cell)
+        ? etCmpEsc(cell[0]) + "<span class=\"delta\">" + etCmpEsc(cell[1]) + "</span>" : etCmpEsc(cell);
+    return "<td" + etCmpAttrs({"class": className}) + ">" + inner + "</td>";
 }
 
 function etCmpRunCell(ref) {
     const [id, label, title, gate, gateClass, isBaseline] = ref;
-    const parts = [etCmpEl("A", {children: label, href: "/runs/" + id, title: title})];
-    if (gate) { parts.push(etCmpEl("Span", {children: gate, className: gateClass})); }
-    if (isBaseline) { parts.push(etCmpEl("Span", {children: " baseline", className: "badge-baseline"})); }
-    return etCmpEl("Td", {children: parts});
+    return "<td><a" + etCmpAttrs({href: "/runs/" + id, title: title}) + ">" + etCmpEsc(label) + "</a>"
+        + (gate ? "<span" + etCmpAttrs({"class": gateClass}) + ">" + etCmpEsc(gate) + "</span>" : "")
+        + (isBaseline ? "<span class=\"badge-baseline\"> baseline</span>" : "") + "</td>";
 }
 
-function etCmpTable(packed) {
-    if (!packed) { return null; }
-    if (packed.tree !== undefined) { return packed.tree; }  // a message or a group table: already a component
-    const t = packed.table;
-    const head = etCmpEl("Thead", {children: t.head.map(row => etCmpEl("Tr", {children: row.map(c => etCmpCell("Th", c))}))});
-    const body = etCmpEl("Tbody", {children: t.rows.map(r => {
-        const props = {children: [etCmpRunCell(r.run), ...r.cells.map(c => etCmpCell("Td", c, t.cellClass))]};
-        if (r.cls) { props.className = r.cls; }
-        return etCmpEl("Tr", props);
-    })});
-    const table = etCmpEl("Table", {children: [head, body], className: "table table-sm compare-table mb-0"});
-    return etCmpEl("Div", {children: [
-        t.note ? etCmpEl("Div", {children: t.note, className: "small text-secondary mb-1"}) : null,
-        etCmpEl("Div", {children: table, className: "compare-scroll"})]});
+function etCmpTableHtml(t) {
+    const head = t.head.map(row => "<tr>" + row.map(etCmpHead).join("") + "</tr>").join("");
+    const body = t.rows.map(r => "<tr" + etCmpAttrs({"class": r.cls}) + ">" + etCmpRunCell(r.run)
+        + r.cells.map(c => etCmpCell(c, t.cellClass)).join("") + "</tr>").join("");
+    return (t.note ? "<div class=\"small text-secondary mb-1\">" + etCmpEsc(t.note) + "</div>" : "")
+        + "<div class=\"compare-scroll\"><table class=\"table table-sm compare-table mb-0\"><thead>" + head
+        + "</thead><tbody>" + body + "</tbody></table></div>";
+}
+
+function etCmpShow(packed, htmlId) {
+    /* → [children of the view container (a message or group table), className of the HTML container] */
+    const box = document.getElementById(htmlId);
+    const table = packed && packed.table;
+    if (box) { box.innerHTML = table ? etCmpTableHtml(table) : ""; }
+    return [table ? null : (packed ? packed.tree : null), table ? "compare-packed" : "compare-packed d-none"];
 }
 
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     compare: {
-        /* COMPARE_TABLES ({params, metrics}) → the two tables' children. */
-        tables: function (packed) {
-            if (!packed) { return [window.dash_clientside.no_update, window.dash_clientside.no_update]; }
-            return [etCmpTable(packed.params), etCmpTable(packed.metrics)];
+        /* COMPARE_TABLES ({params, metrics}) → both tables: view children + HTML container class, each. */
+        tables: function (packed, paramsId, metricsId) {
+            if (!packed) {
+                const skip = window.dash_clientside.no_update;
+                return [skip, skip, skip, skip];
+            }
+            return [...etCmpShow(packed.params, paramsId), ...etCmpShow(packed.metrics, metricsId)];
         }
     }
 });

@@ -117,8 +117,8 @@ def _sections(runs: list[dict], metric: str | None, brush: dict, dims: list) -> 
                                                 "outside its range to clear it.", className="small text-secondary"),
                                        _graph(ids.COMPARE_PARCOORDS, parcoords.parcoords_figure(runs, metric, brush, dims))]),
         html.Div(id=ids.COMPARE_SELECTION, className="small mb-2"),
-        _card("Parameters", [html.Div(id=ids.COMPARE_PARAMS)]),
-        _card("Metric summaries", [html.Div(id=ids.COMPARE_METRICS)]),
+        _card("Parameters", [_table_box(ids.COMPARE_PARAMS, ids.COMPARE_PARAMS_VIEW, ids.COMPARE_PARAMS_HTML)]),
+        _card("Metric summaries", [_table_box(ids.COMPARE_METRICS, ids.COMPARE_METRICS_VIEW, ids.COMPARE_METRICS_HTML)]),
         _card("Metric curves", [html.Div(id=ids.COMPARE_CURVES_NOTE, className="small text-secondary"),
                                 _graph(ids.COMPARE_CURVES)]),
         dbc.Row([dbc.Col(_card("Parameter vs metric", [
@@ -126,6 +126,11 @@ def _sections(runs: list[dict], metric: str | None, brush: dict, dims: list) -> 
                                  value=(numeric or params or [None])[0], clearable=False, className="mb-2",
                                  placeholder="No parameters"), _graph(ids.COMPARE_SCATTER)]), lg=6),
                  dbc.Col(_card("Parameter importance", [_graph(ids.COMPARE_IMPORTANCE)]), lg=6)])]
+
+
+def _table_box(box_id: str, view_id: str, html_id: str) -> html.Div:
+    """A table's place: messages and group tables go in as components, the packed table as HTML (assets/compare.js)."""
+    return html.Div([html.Div(id=view_id), html.Div(id=html_id, className="compare-packed d-none")], id=box_id)
 
 
 def update_tables(handle: dict | None, brush: dict | None, diff_only: bool | None, baseline: str | None,
@@ -255,8 +260,10 @@ def register(app: Dash) -> None:
                  Input(ids.COMPARE_DATA, "data"), Input(ids.COMPARE_BRUSH, "data"),
                  Input(ids.COMPARE_DIFF_ONLY, "value"), Input(ids.COMPARE_BASELINE, "value"),
                  Input(ids.COMPARE_GROUP, "value"))(update_tables)
-    app.clientside_callback(ClientsideFunction("compare", "tables"), Output(ids.COMPARE_PARAMS, "children"),
-                            Output(ids.COMPARE_METRICS, "children"), Input(ids.COMPARE_TABLES, "data"))
+    app.clientside_callback(ClientsideFunction("compare", "tables"), Output(ids.COMPARE_PARAMS_VIEW, "children"),
+                            Output(ids.COMPARE_PARAMS_HTML, "className"), Output(ids.COMPARE_METRICS_VIEW, "children"),
+                            Output(ids.COMPARE_METRICS_HTML, "className"), Input(ids.COMPARE_TABLES, "data"),
+                            State(ids.COMPARE_PARAMS_HTML, "id"), State(ids.COMPARE_METRICS_HTML, "id"))
     app.callback(Output(ids.COMPARE_BRUSH, "data"), Input(ids.COMPARE_PARCOORDS, "restyleData"),
                  State(ids.COMPARE_BRUSH, "data"), prevent_initial_call=True)(update_brush)
     app.callback(Output(ids.COMPARE_CURVES, "figure"), Output(ids.COMPARE_CURVES_NOTE, "children"),

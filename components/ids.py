@@ -183,6 +183,10 @@ PROJECT_SHARE_REMOVE = "project-share-remove"  # {"type": ..., "team": team_name
 COMPARE_GROUP = "compare-group"  # the "Group by" dropdown: "param:<key>" | "tag:<key>" | None (also ?group=)
 COMPARE_AXES = "compare-axes"  # the parcoords axis labels by index (the brush goes to the URL keyed by label)
 COMPARE_TABLES = "compare-tables"  # the params and metric tables packed by the server, drawn by assets/compare.js
+COMPARE_PARAMS_VIEW = "compare-params-view"  # inside COMPARE_PARAMS: a message (Dash components)
+COMPARE_PARAMS_HTML = "compare-params-html"  # inside COMPARE_PARAMS: the table, written as HTML by assets/compare.js
+COMPARE_METRICS_VIEW = "compare-metrics-view"  # inside COMPARE_METRICS: a message or the group table
+COMPARE_METRICS_HTML = "compare-metrics-html"  # inside COMPARE_METRICS: the table, written by assets/compare.js
 
 # Trends pages and cost
 TRENDS_PROJECT_ID = "trends-project-id"  # /projects/<id>/trends

@@ -82,6 +82,8 @@ def test_brushing_the_parcoords_narrows_the_tables(duo: DashComposite, seed: See
     duo.driver.execute_script("Plotly.restyle(document.querySelector('#compare-parcoords .js-plotly-plot'),"
                               " {'dimensions[0].constraintrange': [[0.15, 0.35]]})")
     duo.wait_for_contains_text("#compare-selection", "Brushed: 2 of 6 runs shown")
+    _wait(duo, "return document.querySelectorAll('#compare-metrics tbody tr').length === 2",
+          "the metric table never narrowed to the two brushed runs")
     table = duo.find_element("#compare-metrics").text
     assert "run-001" in table and "run-002" in table and "run-005" not in table
     assert "run-000" not in duo.find_element("#compare-params").text
