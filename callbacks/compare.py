@@ -112,13 +112,15 @@ def _graph(graph_id: str, figure: object = None) -> dcc.Graph:
 def _sections(runs: list[dict], metric: str | None, brush: dict, dims: list) -> list:
     params = view.param_keys(runs)
     numeric = view.numeric_params(runs)
+    figure = parcoords.parcoords_figure(runs, metric, brush, dims)
     return [
         _card("Parallel coordinates", [html.Div("Drag along an axis to narrow the runs below; click an axis "
                                                 "outside its range to clear it.", className="small text-secondary"),
-                                       _graph(ids.COMPARE_PARCOORDS, parcoords.parcoords_figure(runs, metric, brush, dims))]),
+                                       _graph(ids.COMPARE_PARCOORDS, figure)]),
         html.Div(id=ids.COMPARE_SELECTION, className="small mb-2"),
         _card("Parameters", [_table_box(ids.COMPARE_PARAMS, ids.COMPARE_PARAMS_VIEW, ids.COMPARE_PARAMS_HTML)]),
-        _card("Metric summaries", [_table_box(ids.COMPARE_METRICS, ids.COMPARE_METRICS_VIEW, ids.COMPARE_METRICS_HTML)]),
+        _card("Metric summaries", [_table_box(ids.COMPARE_METRICS, ids.COMPARE_METRICS_VIEW,
+                                              ids.COMPARE_METRICS_HTML)]),
         _card("Metric curves", [html.Div(id=ids.COMPARE_CURVES_NOTE, className="small text-secondary"),
                                 _graph(ids.COMPARE_CURVES)]),
         dbc.Row([dbc.Col(_card("Parameter vs metric", [

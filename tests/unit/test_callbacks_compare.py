@@ -113,7 +113,8 @@ def test_runs_of_another_team_are_not_found_and_partial_access_is_said(backend: 
 
 def test_brushing_a_parcoords_axis_narrows_the_tables(backend: Any, seed: Seed) -> None:
     data = _data(_page(backend, seed.alice, runs=",".join(seed.run_ids)))
-    assert parcoords.parcoords_dimensions(_runs(backend, seed.alice, data))[0] == ("param", "alpha")  # "algorithm" is text: not an axis
+    dims = parcoords.parcoords_dimensions(_runs(backend, seed.alice, data))
+    assert dims[0] == ("param", "alpha")  # "algorithm" is text: not an axis
     brush = compare.update_brush([{"dimensions[0].constraintrange": [[0.15, 0.35]]}, [0]], {})
     assert brush == {"0": [[0.15, 0.35]]}
     params, table, label = _tables(backend, seed, data, brush)
