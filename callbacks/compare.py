@@ -11,7 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import actor, core
+from callbacks.common import actor, core, iso_ms
 from components import compare as view
 from components import groups as group_view
 from components import ids, parcoords
@@ -46,7 +46,7 @@ def load_compare(query: dict | None) -> html.Div:
     labels = parcoords.axis_labels(runs, dims)
     brush = parcoords.decode_brush(labels, query.get("brush"))
     return html.Div([_header(runs), view.run_chips(runs), _missing(loaded["missing"]),
-                     _controls(runs, baseline, metric, query), *_sections(runs, metric, brush, dims),
+                     _controls(runs, baseline, metric, query), *_sections(runs, metric, brush, dims, "time" if query.get("align") == "time" else "step"),
                      dcc.Store(id=ids.COMPARE_DATA, data={"ids": [r["id"] for r in runs]}),
                      dcc.Store(id=ids.COMPARE_BRUSH, data=brush), dcc.Store(id=ids.COMPARE_AXES, data=labels),
                      dcc.Store(id=ids.COMPARE_TABLES)])
@@ -109,7 +109,7 @@ def _graph(graph_id: str, figure: object = None) -> dcc.Graph:
     return dcc.Graph(id=graph_id, figure=figure or {}, config=GRAPH_CONFIG)
 
 
-def _sections(runs: list[dict], metric: str | None, brush: dict, dims: list) -> list:
+def _sections(runs: list[dict], metric: str | None, brush: dict, dims: list, align: str = "step") -> list:
     params = view.param_keys(runs)
     numeric = view.numeric_params(runs)
     figure = parcoords.parcoords_figure(runs, metric, brush, dims)
@@ -122,7 +122,10 @@ def _sections(runs: list[dict], metric: str | None, brush: dict, dims: list) -> 
         _card("Metric summaries", [_table_box(ids.COMPARE_METRICS, ids.COMPARE_METRICS_VIEW,
                                               ids.COMPARE_METRICS_HTML)]),
         _card("Metric curves", [html.Div(id=ids.COMPARE_CURVES_NOTE, className="small text-secondary"),
-                                _graph(ids.COMPARE_CURVES)]),
+                                _graph(ids.COMPARE_CURVES)],
+              [dbc.RadioItems(id=ids.COMPARE_ALIGN, value=align, inline=True, className="small",
+                              options=[{"label": "by step", "value": "step"},
+                                       {"label": "by time since start", "value": "time"}])]),
         dbc.Row([dbc.Col(_card("Parameter vs metric", [
                     dcc.Dropdown(id=ids.COMPARE_SCATTER_PARAM, options=params,
                                  value=(numeric or params or [None])[0], clearable=False, className="mb-2",
@@ -178,9 +181,10 @@ def update_brush(restyle: list | None, current: dict | None) -> dict:
     return merged
 
 
-def update_curves(metric: str | None, handle: dict | None, group: str | None = None) -> tuple:
-    """Overlaid curves (≤ 20 runs, each downsampled to ≤ 1000 buckets), or group means with a 95% CI band, and
-    the importance bars."""
+def update_curves(metric: str | None, handle: dict | None, group: str | None = None,
+                  align: str | None = "step") -> tuple:
+    """Overlaid curves (≤ 20 runs, each downsampled to ≤ 1000 buckets) aligned by step or by time since each
+    run's start, or group means (by step) with a 95% CI band, and the importance bars."""
     runs = loaded_runs(handle)
     if not runs:
         raise PreventUpdate
@@ -194,11 +198,12 @@ def update_curves(metric: str | None, handle: dict | None, group: str | None = N
     drawn = having[:view.MAX_CURVES]
     read, failed = _series(drawn, metric)
     series = [(view.run_label(run), data) for run, data in read]
+    starts = [iso_ms(run["start_time"]) for run, _ in read] if align == "time" else None
     note = f"{len(drawn)} of {len(having)} runs with {metric} drawn (the first {view.MAX_CURVES} selected)." \
         if len(having) > len(drawn) else f"{len(drawn)} run{'s' if len(drawn) != 1 else ''} with {metric}."
     if failed:
         note += f" {failed} could not be read right now."
-    return view.curves_figure(metric, series), note, importance
+    return view.curves_figure(metric, series, starts=starts), note, importance
 
 
 def _series(runs: list[dict], metric: str) -> tuple[list[tuple[dict, dict]], int]:
@@ -237,13 +242,14 @@ def update_scatter(param: str | None, metric: str | None, handle: dict | None) -
 
 
 def sync_url(baseline: str | None, metric: str | None, diff_only: bool | None, query: dict | None,
-             group: str | None = None, brush: dict | None = None, axes: list | None = None) -> str:
+             group: str | None = None, brush: dict | None = None, axes: list | None = None,
+             align: str | None = "step") -> str:
     """?runs (as asked) & baseline & metrics & diff=0 when all params are shown & group & brush (axis label ~
     ranges): a link reproduces the view."""
     key = groups.parse_key(group)
     pairs = [("runs", (query or {}).get("runs") or ""), ("baseline", baseline or ""), ("metrics", metric or ""),
              ("diff", "" if diff_only else "0"), ("group", key.text if key else ""),
-             ("brush", parcoords.encode_brush(axes or [], brush))]
+             ("brush", parcoords.encode_brush(axes or [], brush)), ("align", "time" if align == "time" else "")]
     return "?" + urlencode([(k, v) for k, v in pairs if v], safe=":,~")
 
 
@@ -271,13 +277,13 @@ def register(app: Dash) -> None:
     app.callback(Output(ids.COMPARE_CURVES, "figure"), Output(ids.COMPARE_CURVES_NOTE, "children"),
                  Output(ids.COMPARE_IMPORTANCE, "figure"),
                  Input(ids.COMPARE_METRIC, "value"), Input(ids.COMPARE_DATA, "data"),
-                 Input(ids.COMPARE_GROUP, "value"))(update_curves)
+                 Input(ids.COMPARE_GROUP, "value"), Input(ids.COMPARE_ALIGN, "value"))(update_curves)
     app.callback(Output(ids.COMPARE_SCATTER, "figure"), Input(ids.COMPARE_SCATTER_PARAM, "value"),
                  Input(ids.COMPARE_METRIC, "value"), Input(ids.COMPARE_DATA, "data"))(update_scatter)
     app.callback(Output(ids.COMPARE_URL, "search"), Input(ids.COMPARE_BASELINE, "value"),
                  Input(ids.COMPARE_METRIC, "value"), Input(ids.COMPARE_DIFF_ONLY, "value"),
                  State(ids.COMPARE_QUERY, "data"), Input(ids.COMPARE_GROUP, "value"),
                  Input(ids.COMPARE_BRUSH, "data"), State(ids.COMPARE_AXES, "data"),
-                 prevent_initial_call=True)(sync_url)
+                 Input(ids.COMPARE_ALIGN, "value"), prevent_initial_call=True)(sync_url)
     app.callback(Output(ids.RUN_COMPARE, "href"), Output(ids.RUN_COMPARE, "disabled"),
                  Input(ids.RUN_GRID, "selectedRows"), prevent_initial_call=True)(compare_link)

@@ -1,14 +1,13 @@
 """Run page: summary and metadata, live metric charts (server-side downsampling), notes and annotations."""
 from __future__ import annotations
 
-from datetime import datetime
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import actor, core
+from callbacks.common import actor, core, iso_ms
 from components import ids
 from components.charts import (ChartView, chart_options, make_view, metric_figure, parse_view, placeholder_figure,
                                view_query)
@@ -56,7 +55,7 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
     picker = dcc.Dropdown(id=ids.RUN_METRIC_KEYS, options=keys, value=chosen, multi=True,
                           placeholder="Choose metrics to chart", className="mb-2")
     view = parse_view(query)
-    right = [picker, chart_options(view), dcc.Store(id=ids.RUN_START_MS, data=_ms(run["start_time"])),
+    right = [picker, chart_options(view), dcc.Store(id=ids.RUN_START_MS, data=iso_ms(run["start_time"])),
              html.Div(_placeholders(chosen, view), id=ids.RUN_CHARTS), html.Div(id=ids.RUN_ARTIFACTS), html.Div(id=ids.RUN_FEATURES),
              dbc.Card(dbc.CardBody([html.Div("Notes", className="card-title-sm"), html.Div(id=ids.RUN_NOTES),
                                     *(_note_form(keys) if can_write else [])]), className="mt-3")]
@@ -74,13 +73,6 @@ def _placeholders(keys: list[str], view: ChartView) -> dbc.Row:
 
 def _chart_grid(charts: list, view: ChartView) -> dbc.Row:
     return dbc.Row([dbc.Col(c, md=12 // view.per_row, className="mb-3") for c in charts])
-
-
-def _ms(iso: str | None) -> int | None:
-    """The API's ISO time ("…Z") back to epoch milliseconds: the origin of the relative-time axis."""
-    if not iso:
-        return None
-    return round(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def _subtitle(run: dict) -> str:

@@ -165,19 +165,36 @@ def metrics_table(runs: list[dict], base: dict | None, keys: list[str] | None = 
 
 # ---------------------------------------------------------------- curves, scatter, importance
 
-def curves_figure(metric: str, series: list[tuple[str, dict]], note: str = "") -> go.Figure:
-    """series: [(run label, services.metrics.downsampled(...))]: each run's last value per bucket by step."""
+TIME_UNITS = ((3600.0, "h"), (60.0, "min"), (1.0, "s"))
+
+
+def time_unit(longest_s: float) -> tuple[float, str]:
+    """The unit a relative-time axis reads best in: hours past 2 h, minutes past 2 min, else seconds."""
+    return next(((size, name) for size, name in TIME_UNITS if longest_s >= 2 * size), (1.0, "s"))
+
+
+def curves_figure(metric: str, series: list[tuple[str, dict]], note: str = "",
+                  starts: list[int | None] | None = None) -> go.Figure:
+    """series: [(run label, services.metrics.downsampled(...))]: each run's last value per bucket, by step; with
+    starts (each run's start, epoch ms) by time since its start instead (bucket ts_last − start)."""
+    offsets = [[(b.get("ts_last") or 0) - (start or 0) for b in data.get("buckets") or []]
+               for (_label, data), start in zip(series, starts)] if starts is not None else None
+    size, unit = time_unit(max((max(o) for o in offsets or [] if o), default=0) / 1000)
     fig = go.Figure()
     for i, (label, data) in enumerate(series):
         buckets = data.get("buckets") or []
-        fig.add_trace(go.Scatter(x=[b["step_end"] for b in buckets], y=[b["last"] for b in buckets], name=label,
+        x = [o / 1000 / size for o in offsets[i]] if offsets is not None else [b["step_end"] for b in buckets]
+        where = f"%{{x:.3g}} {unit}" if offsets is not None else "step %{x}"
+        fig.add_trace(go.Scatter(x=x, y=[b["last"] for b in buckets], name=label,
                                  mode="lines+markers" if len(buckets) < 40 else "lines",
                                  line={"color": PALETTE[i % len(PALETTE)], "width": 2}, marker={"size": 4},
-                                 hovertemplate=f"{label} · step %{{x}}: %{{y:.6g}}<extra></extra>"))
-    fig.update_layout(title={"text": f"{metric} by step" + (f" · {note}" if note else ""), "font": {"size": 14},
-                             "x": 0.01}, template="plotly_white", height=340, hovermode="closest",
-                      margin={"l": 50, "r": 15, "t": 45, "b": 40}, xaxis={"title": {"text": "step"}},
-                      legend={"font": {"size": 11}}, uirevision=metric)
+                                 hovertemplate=f"{label} · {where}: %{{y:.6g}}<extra></extra>"))
+    axis = f"time since the run's start ({unit})" if offsets is not None else "step"
+    fig.update_layout(title={"text": f"{metric} by {'time' if offsets is not None else 'step'}"
+                             + (f" · {note}" if note else ""), "font": {"size": 14}, "x": 0.01},
+                      template="plotly_white", height=340, hovermode="closest",
+                      margin={"l": 50, "r": 15, "t": 45, "b": 40}, xaxis={"title": {"text": axis}},
+                      legend={"font": {"size": 11}}, uirevision=f"{metric}|{axis}")
     return fig
 
 

@@ -149,6 +149,7 @@ COMPARE_SELECTION = "compare-selection"
 COMPARE_PARCOORDS = "compare-parcoords"
 COMPARE_CURVES = "compare-curves"
 COMPARE_CURVES_NOTE = "compare-curves-note"
+COMPARE_ALIGN = "compare-align"  # curves by step or by time since each run's start
 COMPARE_SCATTER_PARAM = "compare-scatter-param"
 COMPARE_SCATTER = "compare-scatter"
 COMPARE_IMPORTANCE = "compare-importance"

@@ -344,3 +344,21 @@ def test_visualization_warns_when_a_group_is_too_small(backend: Any, core: Any, 
     with signed_in(backend, seed.alice):
         content = text(visualization.load_visualization(stored["comparison_id"]))
     assert "only 2 value(s)" in content and "no test" in content
+
+
+def test_curves_align_by_time_since_each_runs_start(backend: Any, core: Any, seed: Seed) -> None:
+    from services import metrics, runs
+    start = 1_700_100_000_000
+    made = [runs.create_run(core, seed.alice, seed.experiment_id, f"timed-{i}", start_time=start + i * 3_600_000)
+            for i in range(2)]
+    for i, run in enumerate(made):  # one point a minute; the second run logs twice as fast
+        metrics.log_points(core, seed.alice, run["id"], [metrics.Point("loss", 1.0 / (s + 1), s,
+                                                                       start + i * 3_600_000 + s * 60_000 // (i + 1))
+                                                         for s in range(5)])
+    with signed_in(backend, seed.alice):
+        figure, _note, _ = compare.update_curves("loss", {"ids": [r["id"] for r in made]}, None, "time")
+        by_step, _, _ = compare.update_curves("loss", {"ids": [r["id"] for r in made]}, None, "step")
+    assert list(figure.data[0].x) == [0, 1, 2, 3, 4] and list(figure.data[1].x) == [0, 0.5, 1, 1.5, 2]
+    assert figure.layout.xaxis.title.text == "time since the run's start (min)"
+    assert list(by_step.data[1].x) == [0, 1, 2, 3, 4] and by_step.layout.xaxis.title.text == "step"
+    assert compare.sync_url("r1", "loss", True, {"runs": "r1"}, align="time").endswith("&align=time")
