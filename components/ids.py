@@ -138,7 +138,7 @@ RUN_COMPARE = "run-compare"  # the "Compare selected" button on the experiment p
 COMPARE_QUERY = "compare-query"
 COMPARE_URL = "compare-url"  # keeps baseline, metric and the diff toggle in the address bar (refresh=False)
 COMPARE_CONTENT = "compare-content"
-COMPARE_DATA = "compare-data"  # the loaded runs: info, params, metric summaries
+COMPARE_DATA = "compare-data"  # {"ids": [...]}: the compared run ids (the runs themselves stay in the server cache)
 COMPARE_BRUSH = "compare-brush"  # parcoords constraint ranges by dimension index
 COMPARE_DIFF_ONLY = "compare-diff-only"
 COMPARE_BASELINE = "compare-baseline"
