@@ -124,6 +124,7 @@ def test_inline_serves_images_as_themselves_and_everything_else_as_a_download(ad
     drawn = admin.get(f"{svg['download_url']}?inline=1")
     assert drawn.mimetype == "image/svg+xml" and drawn.headers["Content-Disposition"].startswith("inline;")
     assert "sandbox" in drawn.headers["Content-Security-Policy"]  # its script never runs in this origin
+    assert b"<svg" in drawn.get_data()  # read each streamed body here, inside this test's own contexts
     html_file = admin.get(f"{page['download_url']}?inline=1")
     assert html_file.status_code == 200 and html_file.headers["Content-Disposition"].startswith("attachment;")
-    assert "Content-Security-Policy" not in html_file.headers
+    assert "Content-Security-Policy" not in html_file.headers and html_file.get_data().startswith(b"<script>")
