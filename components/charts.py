@@ -148,6 +148,9 @@ def metric_figure(series: dict, notes: list[dict] | None = None, view: ChartView
     key, buckets = series.get("key", ""), series.get("buckets") or []
     x, x_title = x_values(buckets, view, start_ms)
     log, note = _log_note(buckets, view)
+    if view.x != "step" and len(buckets) > 1 and len({b.get("ts_last") for b in buckets}) == 1:
+        note = "; ".join(filter(None, [note, "every point has the same timestamp: log each step's own time "
+                                             "for a time axis"]))
     keep = _positive if log else list
     last = [b["last"] for b in buckets]
     smoothed = ema(last, view.smooth) if view.smooth else last

@@ -95,3 +95,11 @@ def test_placeholder_has_the_title_and_size_of_the_chart_it_stands_for() -> None
                                                                   "ts_last": 0}]})
     assert wide.layout.title.text == "loss" and not wide.data and wide.layout.annotations[0].text == "Loading…"
     assert (wide.layout.height, narrow.layout.height) == (300, real.layout.height)
+
+
+def test_a_time_axis_over_points_sharing_one_timestamp_says_so() -> None:
+    same = {"key": "loss", "count": 3, "buckets": [{"step_start": s, "step_end": s, "min": 1.0, "max": 1.0,
+                                                    "last": 1.0, "count": 1, "ts_last": 5_000} for s in range(3)]}
+    notes = [a.text for a in metric_figure(same, view=ChartView(x="relative"), start_ms=0).layout.annotations]
+    assert any("same timestamp" in n for n in notes)
+    assert not metric_figure(same).layout.annotations  # by step there is nothing to say
