@@ -10,7 +10,7 @@ from components import ids
 from services import browse, experiments, runs
 from services.errors import NotFound
 
-PAGE_PATH = re.compile(r"^/(projects|experiments|runs)/([^/]+)/?$")
+PAGE_PATH = re.compile(r"^/(projects|experiments|runs)/([^/]+)(?:/trends)?/?$")
 
 
 def fill_navbar(pathname: str | None) -> tuple:

@@ -34,6 +34,7 @@ def test_navbar_lists_visible_projects_and_marks_the_current_one(backend: Any, c
         assert navbar.fill_navbar(f"/runs/{seed.run_ids[0]}")[1::2] == (seed.project_id,) * 2
         assert navbar.fill_navbar("/runs/not-a-run")[1::2] == (None, None)
         assert navbar.fill_navbar("/projects")[3] is None
+        assert navbar.fill_navbar(f"/experiments/{seed.experiment_id}/trends")[3] == seed.project_id
     assert [o["search"] for o in options] == ["churn ml-team", "healthcare-ai ml-team"]
     assert current == page_project == seed.project_id and name == "alice"
     bob = accounts.authenticate(core, "bob", PASSWORD)
