@@ -21,6 +21,7 @@ from api import streams as api_streams
 from services import streams
 from services.context import Core
 from tests.conftest import Api
+from tests.support import wait_until
 
 WAIT = 10.0  # seconds for anything that must happen
 QUIET = 0.6  # seconds to wait for a message that must not come
@@ -115,12 +116,7 @@ def post_metrics(base: str, token: str, run_id: str, body: dict) -> None:
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
+    return wait_until(condition, timeout)
 
 
 

@@ -10,7 +10,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from services import comparison, experiments, metrics, runs
 from services.metrics import Point
-from tests.browser.conftest import login, shot
+from tests.browser.conftest import full_shot, login
 from tests.browser.seed import Seed
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -25,16 +25,6 @@ def _signed_out_after(duo: DashComposite) -> Iterator[None]:
 
 def _wait(duo: DashComposite, script: str, message: str, timeout: float = 10) -> None:
     WebDriverWait(duo.driver, timeout).until(lambda d: d.execute_script(script), message)
-
-
-def _full_shot(duo: DashComposite, name: str) -> None:
-    """A screenshot of the whole page at 1280 px wide (the window grows for it, then goes back to 1280×900)."""
-    height = duo.driver.execute_script("return document.documentElement.scrollHeight")
-    duo.driver.set_window_size(1280, max(900, min(height + 150, 6000)))
-    try:
-        shot(duo, name)
-    finally:
-        duo.driver.set_window_size(1280, 900)
 
 
 def _check_row(duo: DashComposite, run_id: str) -> None:
@@ -65,7 +55,7 @@ def test_select_runs_then_compare_shows_differing_params_and_curves(duo: DashCom
     _wait(duo, "return document.querySelectorAll('#compare-curves .scatterlayer .trace').length === 2",
           "two overlaid curves never appeared")
     duo.wait_for_element("#compare-importance .main-svg")
-    _full_shot(duo, "20-compare")
+    full_shot(duo, "20-compare")
     duo.find_element("#compare-diff-only").click()  # all params now, and the URL says so
     duo.wait_for_contains_text("#compare-params thead", "algorithm")
     WebDriverWait(duo.driver, 10).until(lambda d: "diff=0" in d.current_url, "diff=0 never reached the URL")
@@ -87,7 +77,7 @@ def test_brushing_the_parcoords_narrows_the_tables(duo: DashComposite, seed: See
     table = duo.find_element("#compare-metrics").text
     assert "run-001" in table and "run-002" in table and "run-005" not in table
     assert "run-000" not in duo.find_element("#compare-params").text
-    _full_shot(duo, "21-compare-brushed")
+    full_shot(duo, "21-compare-brushed")
     WebDriverWait(duo.driver, 10).until(lambda d: "brush=alpha~0.15_0.35" in d.current_url,
                                         "the brush never reached the URL")
     duo.driver.get(duo.driver.current_url)  # the shared link: same narrowed tables, the range drawn on the axis
@@ -122,7 +112,7 @@ def test_group_by_a_param_shows_group_means_with_a_band(duo: DashComposite, seed
     assert duo.find_element("#compare-curves .legend").text.count("algorithm =") == 2
     WebDriverWait(duo.driver, 10).until(lambda d: "group=param:algorithm" in d.current_url,
                                         "the group never reached the URL")
-    _full_shot(duo, "23-compare-grouped")
+    full_shot(duo, "23-compare-grouped")
     assert duo.get_logs() == []
     duo.driver.get(duo.driver.current_url)  # the link keeps the grouping
     duo.wait_for_contains_text("#compare-metrics", "algorithm = NB")
@@ -153,7 +143,7 @@ def test_a_run_failing_its_gate_is_marked(duo: DashComposite, seed: Seed, gated_
         assert "Gate passed" in duo.find_element(table).text
     badge = duo.find_element("#compare-run-gates .gate-failed")
     assert badge.text == "Gate failed" and "220, 53, 69" in badge.value_of_css_property("background-color")  # red
-    _full_shot(duo, "24-compare-gates")
+    full_shot(duo, "24-compare-gates")
     assert duo.get_logs() == []
 
 
@@ -185,7 +175,7 @@ def test_visualization_page_renders_p_values_and_run_values(duo: DashComposite, 
     assert len(cells) == 2 and all(c and c != "—" for c in cells)
     _wait(duo, "return document.querySelectorAll('#viz-content .boxlayer .trace').length === 4",
           "box plots never appeared (two metrics × two experiments)")
-    _full_shot(duo, "22-visualization")
+    full_shot(duo, "22-visualization")
     assert duo.get_logs() == []
     login(duo, "bob", next_path=f"/visualizations/{comparison_id}")
     duo.wait_for_contains_text("#not-found", "does not exist, or you do not have access")

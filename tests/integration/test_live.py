@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from live import LiveBus, LiveError, MemoryBus, RedisBus, cached, make_bus, make_cache
+from tests.support import wait_until as support_wait_until
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SHORT = 0.3  # seconds a subscriber waits for an event that must not come
@@ -64,12 +65,7 @@ def dead_url() -> str:
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = LONG) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
+    return support_wait_until(condition, timeout, interval=0.01)
 
 
 def test_versions_start_at_zero(bus: LiveBus) -> None:
