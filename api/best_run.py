@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from api.common import ERRORS, SECURITY, actor, core, page_reply, reply
 from api.schemas import ExperimentPath, Number, PageOut, PageQuery, RunPath, RunStatus, Strict
-from services import best_run
+from services import best_run, feature_usage
 from services.paging import check_limit, offset_from, offset_page
 
 
@@ -73,12 +73,12 @@ def blueprint() -> APIBlueprint:
     @bp.post("/runs/<run_id>/feature-usage", tags=[feature_tag], responses={201: None})
     def log_feature_usage(path: RunPath, body: FeatureUsageBody):  # noqa: ANN202
         """Record the feature sets a run used and their importance (merged with earlier calls)."""
-        return reply(best_run.log_feature_usage(core(), actor(), path.run_id, body.feature_sets,
+        return reply(feature_usage.log_feature_usage(core(), actor(), path.run_id, body.feature_sets,
                                                 body.feature_importance), 201)
 
     @bp.get("/runs/<run_id>/feature-usage", tags=[feature_tag])
     def get_feature_usage(path: RunPath):  # noqa: ANN202
         """Feature sets and importance per feature logged for a run; empty when none were."""
-        return reply(best_run.feature_usage(core(), actor(), path.run_id))
+        return reply(feature_usage.feature_usage(core(), actor(), path.run_id))
 
     return bp

@@ -7,7 +7,7 @@ from dash.exceptions import PreventUpdate
 from callbacks.common import actor, core
 from components import ids
 from components.features import feature_card
-from services import best_run
+from services import feature_usage
 from services.errors import NotFound
 
 
@@ -15,7 +15,7 @@ def features(_version: int | None, run_id: str | None) -> object:
     if not run_id:
         raise PreventUpdate
     try:
-        return feature_card(best_run.feature_usage(core(), actor(), run_id))
+        return feature_card(feature_usage.feature_usage(core(), actor(), run_id))
     except NotFound:
         raise PreventUpdate from None
 

@@ -1,7 +1,6 @@
-"""Best run of an experiment by a metric summary (SQL over metric_series), model-promotion hooks, feature usage."""
+"""Best run of an experiment by a metric summary (SQL over metric_series) and model-promotion hooks."""
 from __future__ import annotations
 
-import io
 import json
 import logging
 import math
@@ -10,12 +9,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, literal, select, update
 
-from db.models import Artifact, Experiment, MetricSeries, Run, RunTag, new_id, now_ms
+from db.models import Experiment, MetricSeries, Run, RunTag, new_id, now_ms
 from services import artifacts, audit, runs, validation
 from services.access import require_experiment, require_run
 from services.context import Actor, Core
@@ -26,9 +24,6 @@ log = logging.getLogger(__name__)
 SUMMARIES = {"last": MetricSeries.last_value, "min": MetricSeries.min_value, "max": MetricSeries.max_value}
 MODES = {"max": "max", "maximize": "max", "min": "min", "minimize": "min"}
 MAX_HOOKS = 20
-MAX_FEATURES = 100_000
-FEATURE_ARTIFACT = "feature_usage.json"
-FEATURE_TAG = "feature_set/"
 _CRITERION = re.compile(r"^\s*(?:(last|min|max)\s+)?(>=|<=|==|!=|>|<)\s*([-+]?[0-9.]+(?:[eE][-+]?\d+)?)\s*$")
 PENDING = "pending"  # promotion/<hook id> claimed by the server, not sent yet: a caller may take it over
 SENDING = "sending"  # the server is posting to the registry now
@@ -287,56 +282,3 @@ def _post(hook: dict, payload: dict) -> str:
         log.warning("model registry %s answered %s", url, status)
         return f"failed: HTTP {status}"
     return "registered"
-
-
-# ---------------------------------------------------------------- feature usage
-
-def _importance(raw: dict[str, Any] | None) -> dict[str, float]:
-    cleaned: dict[str, float] = {}
-    for name, value in (raw or {}).items():
-        if not isinstance(name, str) or not name or len(name) > validation.MAX_KEY:
-            raise Invalid(f"feature_importance: feature name {str(name)[:40]!r} must be 1-250 characters",
-                          "feature_importance")
-        cleaned[name] = validation.finite(value, f"feature_importance.{name}")
-    if len(cleaned) > MAX_FEATURES:
-        raise Invalid(f"at most {MAX_FEATURES} features", "feature_importance")
-    return dict(sorted(cleaned.items(), key=lambda kv: (-abs(kv[1]), kv[0])))
-
-
-def log_feature_usage(core: Core, actor: Actor, run_id: str, feature_sets: list[str],
-                      feature_importance: dict[str, Any] | None = None) -> dict:
-    """Merge into what the run already has: sets become tags feature_set/<name> (filterable), the whole record
-    is the run's feature_usage.json artifact."""
-    sets = [validation.key(s, f"feature_sets[{i}]") for i, s in enumerate(feature_sets or [])]
-    importance = _importance(feature_importance)
-    if not sets and not importance:
-        raise Invalid("send feature_sets and/or feature_importance", "feature_sets")
-    previous = feature_usage(core, actor, run_id)
-    merged_sets = list(dict.fromkeys([*previous["feature_sets"], *sets]))
-    merged = _importance({**previous["feature_importance"], **importance})
-    record = {"feature_sets": merged_sets, "feature_importance": merged}
-    with core.sessions.begin() as session:
-        run = require_run(session, actor, run_id, "editor")
-        runs.ensure_writable(run)
-        runs.set_tags(session, run, {f"{FEATURE_TAG}{s}": "used" for s in sets})
-    stored = artifacts.upload(core, actor, run_id, FEATURE_ARTIFACT, io.BytesIO(json.dumps(record).encode()),
-                              type="metrics", metadata={"kind": "feature_usage"}, content_type="application/json")
-    return {"run_id": run_id, **record, "artifact_id": stored["id"]}
-
-
-def feature_usage(core: Core, actor: Actor, run_id: str) -> dict:
-    """What log_feature_usage stored; empty lists when nothing was logged."""
-    with core.sessions() as session:
-        run = require_run(session, actor, run_id)
-        art = session.execute(select(Artifact).where(Artifact.run_pk == run.pk, Artifact.name == FEATURE_ARTIFACT,
-                                                     Artifact.stored.is_(True))).scalar_one_or_none()
-        art_id = art.id if art else None
-    if art_id is None:
-        return {"run_id": run_id, "feature_sets": [], "feature_importance": {}, "artifact_id": None}
-    info, chunks = artifacts.open_artifact(core, actor, run_id, art_id)
-    try:
-        record = json.loads(b"".join(chunks))
-    except ValueError:
-        record = {}
-    return {"run_id": run_id, "feature_sets": list(record.get("feature_sets") or []),
-            "feature_importance": dict(record.get("feature_importance") or {}), "artifact_id": info["id"]}

@@ -7,7 +7,7 @@ import pytest
 
 from callbacks import run_features
 from components import ids
-from services import best_run
+from services import feature_usage
 from tests.browser.seed import Seed, seed_dashboard
 from tests.unit.dash_tree import find, signed_in, text
 
@@ -21,7 +21,7 @@ def test_feature_card_shows_sets_and_importance_largest_first(backend: Any, core
     run_id = seed.run_ids[0]
     with signed_in(backend, seed.alice):
         assert run_features.features(0, run_id) is None  # nothing logged: no card at all
-    best_run.log_feature_usage(core, seed.alice, run_id, ["demographics", "vitals"],
+    feature_usage.log_feature_usage(core, seed.alice, run_id, ["demographics", "vitals"],
                                {"age": 0.12, "heart_rate": 0.55, "bmi": -0.3})
     with signed_in(backend, seed.alice):
         card = run_features.features(1, run_id)
