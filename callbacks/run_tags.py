@@ -1,11 +1,13 @@
 """Run page tags: read-only for viewers; editors get an edit mode to add, change and remove tags."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
+from plotly.utils import PlotlyJSONEncoder
 
 from callbacks.common import actor, core
 from callbacks.run_artifacts import has_id
@@ -59,7 +61,18 @@ def render_tags(_version: int | None, run_id: str | None, current: Any) -> objec
         run, can_edit = _run_and_role(run_id)
     except NotFound:
         raise PreventUpdate from None
+    if current and _same(tag_view(run["tags"], can_edit, _shown_message(current)), current):
+        raise PreventUpdate  # nothing changed: keep what is shown (a "Saved." stays until the tags move)
     return tag_view(run["tags"], can_edit)
+
+
+def _shown_message(current: Any) -> str | None:
+    return "Saved." if "Saved." in json.dumps(current) else None
+
+
+def _same(view: html.Div, current: Any) -> bool:
+    """Whether a freshly built view equals the tree the browser shows (as Dash sends it back, plain JSON)."""
+    return json.loads(json.dumps(view, cls=PlotlyJSONEncoder)) == current
 
 
 def _clicked_run(clicks: int | None, run_id: str | None) -> tuple[dict, bool]:

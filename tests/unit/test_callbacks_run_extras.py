@@ -133,7 +133,11 @@ def test_editor_adds_changes_and_removes_tags(backend: Any, core: Any, seed: See
         keys = [{"type": ids.TAG_VALUE, "key": "owner"}, {"type": ids.TAG_VALUE, "key": "stage"}]
         removes = [{"type": ids.TAG_REMOVE, "key": "owner"}, {"type": ids.TAG_REMOVE, "key": "stage"}]
         view, _ = run_tags.save_tags(1, rid, keys, ["alice", "prod"], removes, [True, False], " dataset ", "v2")
-    assert runs.get_run(core, seed.alice, rid)["tags"] == {"stage": "prod", "dataset": "v2"}
+        with pytest.raises(PreventUpdate):  # the live redraw after the save changes nothing: "Saved." stays
+            run_tags.render_tags(2, rid, as_sent(view))
+        runs.update_run(core, seed.alice, rid, tags={"stage": "prod", "dataset": "v2", "by": "api"})
+        assert "by api" in text(run_tags.render_tags(3, rid, as_sent(view)))  # someone else's change shows
+    assert runs.get_run(core, seed.alice, rid)["tags"] == {"stage": "prod", "dataset": "v2", "by": "api"}
     assert "Saved." in text(view) and "dataset v2" in text(view) and "owner" not in text(view)
 
 
