@@ -39,4 +39,6 @@ def feature_card(usage: dict) -> dbc.Card | None:
         if more > 0:
             body.append(html.Div(f"and {more} more features with smaller importance (in feature_usage.json)",
                                  className="small text-secondary"))
-    return dbc.Card(dbc.CardBody(body), className="mt-3")
+    # the fingerprint lets the live refresh skip re-reading an unchanged record
+    return dbc.Card(dbc.CardBody(html.Div(body, **{"data-fingerprint": usage.get("fingerprint") or ""})),
+                    className="mt-3")

@@ -51,19 +51,32 @@ def log_feature_usage(core: Core, actor: Actor, run_id: str, feature_sets: list[
     return {"run_id": run_id, **record, "artifact_id": stored["id"]}
 
 
-def feature_usage(core: Core, actor: Actor, run_id: str) -> dict:
-    """What log_feature_usage stored; empty lists when nothing was logged."""
+def _stored(core: Core, actor: Actor, run_id: str) -> tuple[str, str] | None:
+    """(artifact id, sha256) of the run's feature_usage.json, or None: one indexed read, no artifact bytes."""
     with core.sessions() as session:
         run = require_run(session, actor, run_id)
-        art = session.execute(select(Artifact).where(Artifact.run_pk == run.pk, Artifact.name == FEATURE_ARTIFACT,
-                                                     Artifact.stored.is_(True))).scalar_one_or_none()
-        art_id = art.id if art else None
-    if art_id is None:
-        return {"run_id": run_id, "feature_sets": [], "feature_importance": {}, "artifact_id": None}
-    info, chunks = artifacts.open_artifact(core, actor, run_id, art_id)
+        row = session.execute(select(Artifact.id, Artifact.sha256).where(
+            Artifact.run_pk == run.pk, Artifact.name == FEATURE_ARTIFACT, Artifact.stored.is_(True))).first()
+    return (row[0], row[1] or "") if row else None
+
+
+def fingerprint(core: Core, actor: Actor, run_id: str) -> str | None:
+    """Changes exactly when the stored feature usage does (its sha256); None when nothing was logged."""
+    stored = _stored(core, actor, run_id)
+    return stored[1] if stored else None
+
+
+def feature_usage(core: Core, actor: Actor, run_id: str) -> dict:
+    """What log_feature_usage stored; empty lists when nothing was logged."""
+    stored = _stored(core, actor, run_id)
+    if stored is None:
+        return {"run_id": run_id, "feature_sets": [], "feature_importance": {}, "artifact_id": None,
+                "fingerprint": None}
+    info, chunks = artifacts.open_artifact(core, actor, run_id, stored[0])
     try:
         record = json.loads(b"".join(chunks))
     except ValueError:
         record = {}
     return {"run_id": run_id, "feature_sets": list(record.get("feature_sets") or []),
-            "feature_importance": dict(record.get("feature_importance") or {}), "artifact_id": info["id"]}
+            "feature_importance": dict(record.get("feature_importance") or {}), "artifact_id": info["id"],
+            "fingerprint": info.get("sha256") or stored[1]}
