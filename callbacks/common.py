@@ -1,7 +1,6 @@
 """What every callback needs from the request: the Core, the signed-in actor, this server's address."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Callable
 
 from dash.exceptions import PreventUpdate
@@ -36,9 +35,3 @@ def initial_content(build: Callable[..., Any], *args: Any) -> Any:
     except (PreventUpdate, RuntimeError):  # no signed-in actor / no application context
         return None
 
-
-def iso_ms(iso: str | None) -> int | None:
-    """The API's ISO time ("…Z") back to epoch milliseconds (the origin of relative-time axes)."""
-    if not iso:
-        return None
-    return round(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)

@@ -11,13 +11,13 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import actor, core, iso_ms
+from callbacks.common import actor, core
 from components import compare as view
 from components import groups as group_view
 from components import ids, parcoords
 from components.common import not_found, page_header
 from components.url_state import parse_list
-from services import compare_runs, groups, metrics
+from services import compare_runs, groups, metrics, validation
 from services.errors import NotFound, ServiceError
 
 CURVE_BUCKETS = 1000
@@ -46,7 +46,8 @@ def load_compare(query: dict | None) -> html.Div:
     labels = parcoords.axis_labels(runs, dims)
     brush = parcoords.decode_brush(labels, query.get("brush"))
     return html.Div([_header(runs), view.run_chips(runs), _missing(loaded["missing"]),
-                     _controls(runs, baseline, metric, query), *_sections(runs, metric, brush, dims, "time" if query.get("align") == "time" else "step"),
+                     _controls(runs, baseline, metric, query),
+                     *_sections(runs, metric, brush, dims, "time" if query.get("align") == "time" else "step"),
                      dcc.Store(id=ids.COMPARE_DATA, data={"ids": [r["id"] for r in runs]}),
                      dcc.Store(id=ids.COMPARE_BRUSH, data=brush), dcc.Store(id=ids.COMPARE_AXES, data=labels),
                      dcc.Store(id=ids.COMPARE_TABLES)])
@@ -198,7 +199,8 @@ def update_curves(metric: str | None, handle: dict | None, group: str | None = N
     drawn = having[:view.MAX_CURVES]
     read, failed = _series(drawn, metric)
     series = [(view.run_label(run), data) for run, data in read]
-    starts = [iso_ms(run["start_time"]) for run, _ in read] if align == "time" else None
+    starts = [validation.timestamp_ms(run["start_time"], "start_time", None) for run, _ in read] \
+        if align == "time" else None
     note = f"{len(drawn)} of {len(having)} runs with {metric} drawn (the first {view.MAX_CURVES} selected)." \
         if len(having) > len(drawn) else f"{len(drawn)} run{'s' if len(drawn) != 1 else ''} with {metric}."
     if failed:

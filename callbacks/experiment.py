@@ -62,20 +62,19 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
     return html.Div([header, hypothesis, html.Div(id=ids.EXP_SUMMARY), toolbar,
                      run_grid(defs, filter_model, parse_list(query.get("sel"))),
                      dcc.Store(id=ids.RUN_FIRST_BLOCK, data=first_block(exp["id"], sort, filter_model, top_level)),
-                     dcc.Store(id=ids.RUN_ROWS_REQUEST), dcc.Store(id=ids.EXP_SEEN, data=version), dcc.Store(id=ids.EXP_COLUMNS, data=columns),
+                     dcc.Store(id=ids.RUN_ROWS_REQUEST), dcc.Store(id=ids.EXP_SEEN, data=version),
+                     dcc.Store(id=ids.EXP_COLUMNS, data=columns),
                      dcc.Interval(id=ids.EXP_TICK, interval=REFRESH_MS,
                                   disabled=not core().settings.enable_real_time_plots)])
 
 
 def first_block(experiment_id: str, sort: list[tuple[str, str]], filter_model: dict,
-                top_level: bool = False) -> dict | None:
-    """Rows [0, FIRST_BLOCK) for the table state the page opens with; the grid's first request is answered from
-    this in the browser (assets/clientside.js serveRows) when it asks for exactly that state."""
+                top_level: bool = False) -> dict:
+    """Rows [0, FIRST_BLOCK) for the table state the page opens with, exactly as get_rows would answer the grid's
+    first request; the browser answers that request from it (assets/clientside.js serveRows)."""
     sort_model = [{"colId": col, "sort": direction} for col, direction in sort]
     response, label = get_rows({"startRow": 0, "endRow": FIRST_BLOCK, "sortModel": sort_model,
                                 "filterModel": filter_model}, experiment_id, top_level)
-    if label == "Not found" or "rowData" not in response:
-        return None
     return {"end": FIRST_BLOCK, "sort": format_sort(sort_model), "filter": filter_model, "response": response,
             "label": label}
 

@@ -7,14 +7,14 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import actor, core, iso_ms
+from callbacks.common import actor, core
 from components import ids
 from components.charts import (ChartView, chart_options, make_view, metric_figure, parse_view, placeholder_figure,
                                view_query)
 from components.common import error_alert, not_found, page_header, status_badge
 from components.run_detail import kv_card, metric_table, run_links
 from components.url_state import parse_list
-from services import experiments, metrics, notes, projects, runs
+from services import experiments, metrics, notes, projects, runs, validation
 from services.access import RANK
 from services.errors import NotFound, ServiceError
 
@@ -55,8 +55,10 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
     picker = dcc.Dropdown(id=ids.RUN_METRIC_KEYS, options=keys, value=chosen, multi=True,
                           placeholder="Choose metrics to chart", className="mb-2")
     view = parse_view(query)
-    right = [picker, chart_options(view), dcc.Store(id=ids.RUN_START_MS, data=iso_ms(run["start_time"])),
-             html.Div(_placeholders(chosen, view), id=ids.RUN_CHARTS), html.Div(id=ids.RUN_ARTIFACTS), html.Div(id=ids.RUN_FEATURES),
+    start_ms = validation.timestamp_ms(run["start_time"], "start_time", None)  # origin of the relative-time axis
+    right = [picker, chart_options(view), dcc.Store(id=ids.RUN_START_MS, data=start_ms),
+             html.Div(_placeholders(chosen, view), id=ids.RUN_CHARTS), html.Div(id=ids.RUN_ARTIFACTS),
+             html.Div(id=ids.RUN_FEATURES),
              dbc.Card(dbc.CardBody([html.Div("Notes", className="card-title-sm"), html.Div(id=ids.RUN_NOTES),
                                     *(_note_form(keys) if can_write else [])]), className="mt-3")]
     return html.Div([header, html.P(run["notes"], className="run-notes-text") if run["notes"] else None,

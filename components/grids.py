@@ -23,7 +23,8 @@ GATE_COLUMN = {"field": "gate", "headerName": "Gate", "cellRenderer": "StatusBad
                "sortable": False, "filter": False, "headerTooltip": "Safety gate: the experiment's validation criteria"}
 GATE_ROW_CLASSES = {"gate-failed-row": "params.data && params.data.gate === 'failed'"}
 # shared by the (up to hundreds of) param and metric columns: the grid converts each function string once
-RUN_COLUMN_TYPES = {"etMetric": {"width": 140, "valueFormatter": {"function": "etNumber(params.value)"}, **NUMBER_FILTER},
+RUN_COLUMN_TYPES = {"etMetric": {"width": 140, "valueFormatter": {"function": "etNumber(params.value)"},
+                               **NUMBER_FILTER},
                     "etParam": {"width": 130, **NUMBER_FILTER}, "etText": {"width": 130, **TEXT_FILTER}}
 LIST_GRID_OPTIONS = {"domLayout": "autoHeight", "suppressCellFocus": True, "animateRows": False,
                      "localeText": {"noRowsToShow": "Nothing matches these filters."}}

@@ -45,7 +45,6 @@ NEW_EXPERIMENT_ERROR = "new-experiment-error"
 
 # Experiment page (/experiments/<id>): the run table
 EXP_ID = "exp-id"
-EXP_QUERY = "exp-query"
 EXP_URL = "exp-url"  # keeps sort, filter and selection in the address bar (refresh=False)
 EXP_CONTENT = "exp-content"
 EXP_TICK = "exp-tick"
@@ -61,7 +60,6 @@ RUN_ROWS_REQUEST = "run-rows-request"  # the grid's row requests the first block
 
 # Run page (/runs/<id>): summary, metric charts, notes
 RUN_ID = "run-id"
-RUN_QUERY = "run-query"
 RUN_URL = "run-url"  # keeps the chosen metric keys in the address bar (refresh=False)
 RUN_CONTENT = "run-content"
 RUN_TICK = "run-tick"

@@ -17,6 +17,5 @@ dash.register_page(__name__, path_template="/experiments/<experiment_id>",
 
 def layout(experiment_id: str | None = None, **query: str) -> html.Div:
     return html.Div([dcc.Store(id=ids.EXP_ID, data=experiment_id),
-                     dcc.Store(id=ids.EXP_QUERY, data=dict(query)),
                      dcc.Location(id=ids.EXP_URL, refresh=False),
                      html.Div(initial_content(load_experiment, experiment_id, dict(query)), id=ids.EXP_CONTENT)])

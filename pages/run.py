@@ -14,7 +14,7 @@ dash.register_page(__name__, path_template="/runs/<run_id>", title="Run · Exper
 
 
 def layout(run_id: str | None = None, **query: str) -> html.Div:
-    return html.Div([dcc.Store(id=ids.RUN_ID, data=run_id), dcc.Store(id=ids.RUN_QUERY, data=dict(query)),
+    return html.Div([dcc.Store(id=ids.RUN_ID, data=run_id),
                      dcc.Location(id=ids.RUN_URL, refresh=False),
                      dcc.Loading(html.Div(initial_content(load_run, run_id, dict(query)), id=ids.RUN_CONTENT),
                                  delay_show=300)])
