@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from flask import redirect
+from flask import Response, redirect, request
 from flask_openapi3 import Info, OpenAPI
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
@@ -40,6 +40,7 @@ class StartupError(RuntimeError):
 
 
 STARTUP_ERRORS = (ConfigError, StartupError, SchemaError, StorageError, LiveError)
+ASSET_MAX_AGE = 365 * 24 * 3600  # seconds: as Dash's own fingerprinted component bundles
 PROBE_TIMEOUT = 3.0  # seconds to open a TCP connection to MinIO/S3 at start
 
 
@@ -173,7 +174,18 @@ def _server(settings: Settings, core: Core) -> OpenAPI:
     register_api(server)
     cli.register(server)
     server.add_url_rule("/tokens", "tokens_moved", lambda: redirect("/settings/tokens", 301))
+    server.after_request(_cache_fingerprinted_assets)
     return server
+
+
+def _cache_fingerprinted_assets(response: Response) -> Response:
+    """Dash links assets/ files as ?m=<mtime>: a changed file gets a new URL, so the browser may keep them
+    (Flask would answer no-cache, costing a revalidation round trip per file on every page load)."""
+    if request.path.startswith("/assets/") and request.args.get("m") and response.status_code == 200:
+        response.cache_control.no_cache = None
+        response.cache_control.public = True
+        response.cache_control.max_age = ASSET_MAX_AGE
+    return response
 
 
 def create_app(settings: Settings | None = None) -> "dash.Dash":

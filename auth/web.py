@@ -8,11 +8,13 @@ from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
 from flask import Flask, current_app, g, redirect, render_template_string, request
+from flask.sessions import SecureCookieSessionInterface
 from flask.wrappers import Response
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
-from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf, validate_csrf
+from wtforms import ValidationError
 
 from api.common import CORE_KEY
 from api.errors import envelope
@@ -24,6 +26,7 @@ CSRF_COOKIE = "_csrf_token"  # Dash's renderer copies this cookie into an X-CSRF
 PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon", "/favicon.ico", "/healthz",
                    "/readyz", "/openapi", "/docs")
 DASH_PREFIXES = ("/_dash-", "/_reload-hash", "/_alive_")
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon", "/favicon.ico")  # no session needed
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 LIMITER_KEY = "et_login_limiter"
 ACTOR_CACHE_SECONDS = 5
@@ -123,6 +126,8 @@ def _load_user(user_id: str) -> SessionUser | None:
 def guard() -> Response | None:
     """Pages → /login redirect, Dash endpoints → 401; sets g.session_actor for a signed-in browser."""
     path = request.path
+    if path.startswith(STATIC_PREFIXES):
+        return None  # public bundles: not reading the session keeps them cacheable (no Vary: Cookie)
     user = current_user
     if user.is_authenticated:
         g.session_actor = user.actor
@@ -141,8 +146,29 @@ def _session_api_write() -> bool:
     return request.path.startswith("/api/") and not request.headers.get("Authorization")
 
 
+class StaticAwareSessionInterface(SecureCookieSessionInterface):
+    """Flask marks every response that looked at the session "Vary: Cookie"; flask-login looks on every request.
+    Public bundles do not depend on the session, so they drop it and stay in the browser's cache."""
+
+    def save_session(self, app: Flask, session: object, response: Response) -> None:  # type: ignore[override]
+        super().save_session(app, session, response)
+        if request.path.startswith(STATIC_PREFIXES):
+            response.vary.discard("Cookie")
+
+
+def _csrf_cookie_valid() -> bool:
+    try:
+        validate_csrf(request.cookies.get(CSRF_COOKIE))
+    except ValidationError:
+        return False
+    return True
+
+
 def _set_csrf_cookie(response: Response) -> Response:
-    if g.get("session_actor") is not None and not request.path.startswith("/api/"):
+    """Pages (HTML) carry the token for Dash's callbacks, set only when the browser lacks a valid one: other
+    responses, and a page load with the same cookie, leave the Cookie header stable for the browser's cache."""
+    if g.get("session_actor") is not None and response.mimetype == "text/html" \
+            and not request.path.startswith("/api/") and not _csrf_cookie_valid():
         response.set_cookie(CSRF_COOKIE, generate_csrf(), samesite="Lax", httponly=False,
                             secure=request.is_secure)
     return response
@@ -192,6 +218,7 @@ def _limiter(server: Flask) -> Limiter:
 
 def install(server: Flask) -> None:
     """Attach login, logout and the session guard to the server."""
+    server.session_interface = StaticAwareSessionInterface()
     server.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # the guard decides what needs the token
     server.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # tied to the session instead of a clock
     server.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")

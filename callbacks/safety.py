@@ -27,18 +27,18 @@ def run_panel(_version: int | None, run_id: str | None) -> object:
 
 
 def experiment_card(_version: int | None, experiment_id: str | None) -> object:
-    """Gate counts, hypothesis verdict and safety distribution; redrawn when the experiment's version moves."""
+    """Gate counts, hypothesis verdict and safety distribution; redrawn when the experiment's version moves
+    (computed once per version: services.safety.experiment_card)."""
     if not experiment_id:
         raise PreventUpdate
     who = actor()
     try:
-        dashboard = safety.dashboard(core(), who, experiment_id)
-        dist = safety.experiment_safety(core(), who, experiment_id)
+        card = safety.experiment_card(core(), who, experiment_id)
     except NotFound:
         raise PreventUpdate from None
     except ServiceError as exc:
         return html.Div(exc.message, className="text-warning small")
-    return experiment_summary(dashboard, dist)
+    return experiment_summary(card["dashboard"], card["safety"])
 
 
 def register(app: Dash) -> None:

@@ -1,7 +1,7 @@
 """Multi-resolution step buckets for long metric series, rebuilt lazily so chart reads stay flat in length."""
 from __future__ import annotations
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from db.models import MetricRollup, MetricSeries
@@ -59,6 +59,17 @@ def refresh(session: Session, series_id: int) -> None:
             session.execute(_FROM_LEVEL, {"sid": series_id, "level": level, "prev": level - 1, "w": WIDTH,
                                           "start": -(2**62) if full else first_bucket * WIDTH})
     session.execute(update(MetricSeries).where(MetricSeries.id == series_id).values(rollup_from=None))
+
+
+def refresh_stale(session: Session, series_ids: list[int], min_count: int, span: int) -> None:
+    """At write time: refresh the series longer than min_count points whose stale tail reaches `span` steps, so a
+    chart read never has more than that tail to build (a first chart of a 1M-point series stays flat)."""
+    stale = session.execute(select(MetricSeries.id).where(
+        MetricSeries.id.in_(series_ids), MetricSeries.count > min_count, MetricSeries.rollup_from.is_not(None),
+        or_(MetricSeries.rollup_from < 0, MetricSeries.last_step - MetricSeries.rollup_from >= span))
+        .order_by(MetricSeries.id)).scalars().all()
+    for series_id in stale:
+        refresh(session, series_id)
 
 
 def read(session: Session, series_id: int, n: int) -> list[Bucket]:

@@ -21,6 +21,7 @@ MAX_POINTS_PER_REQUEST = 100_000
 MAX_HISTORY_PAGE = 25_000
 MAX_STEP = 2**53
 RAW_DOWNSAMPLE_LIMIT = 20_000  # longer series are charted from db.rollups
+EAGER_ROLLUP_STEPS = 10_000  # a write leaves at most this many steps of a long series' rollups for the next read
 
 
 class Point(NamedTuple):
@@ -105,6 +106,7 @@ def log_points(core: Core, actor: Actor, run_id: str, points: list[Point], prepa
                 series_ids = metric_rows.ensure_series(session, run.pk, sorted({p.key for p in points}))
                 metric_rows.insert_points(session, [(series_ids[p.key], p.step, p.ts, p.value) for p in points])
                 metric_rows.merge_summaries(session, _batch_summaries(points, series_ids))
+                rollups.refresh_stale(session, list(series_ids.values()), RAW_DOWNSAMPLE_LIMIT, EAGER_ROLLUP_STEPS)
                 audit.record(session, actor, "metrics.log", "run", run_id, after={"points": len(points)})
                 experiment_id = run.experiment_id
         except IntegrityError:

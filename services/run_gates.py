@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from db.models import Experiment, MetricSeries, Param, Run
@@ -103,6 +103,24 @@ def read_runs(session: Session, experiment_id: str, keys: Iterable[str] | None, 
             if pk in rows:
                 rows[pk].params.add(key)
     return list(rows.values())
+
+
+def latest_values(session: Session, experiment_id: str, keys: Iterable[str] | None) -> list[tuple]:
+    """Per metric key (None: every key), the live run that logged it most recently (by timestamp, then step;
+    ties to the newest run): (key, run id, run name, last value, step, timestamp), by key. Ranked in SQL, so an
+    experiment of 10,000 runs × 10 metrics never reaches Python as 100,000 rows."""
+    rank = func.row_number().over(partition_by=MetricSeries.key, order_by=(
+        MetricSeries.last_ts.desc(), MetricSeries.last_step.desc(), Run.start_time.desc(), Run.pk.desc()))
+    ranked = (select(MetricSeries.key, Run.id, Run.name, MetricSeries.last_value, MetricSeries.last_step,
+                     MetricSeries.last_ts, rank.label("rank"))
+              .join(Run, Run.pk == MetricSeries.run_pk)
+              .where(Run.experiment_id == experiment_id, Run.deleted_at.is_(None), MetricSeries.count > 0))
+    if keys is not None:
+        ranked = ranked.where(MetricSeries.key.in_(sorted(set(keys))))
+    sub = ranked.subquery()
+    rows = session.execute(select(sub.c.key, sub.c.id, sub.c.name, sub.c.last_value, sub.c.last_step,
+                                  sub.c.last_ts).where(sub.c.rank == 1).order_by(sub.c.key)).all()
+    return [(key, rid, name, number(value), step, ts) for key, rid, name, value, step, ts in rows]
 
 
 def value_of(row: RunRow, criterion: gates.Criterion, summary: str = "last") -> float | None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from db.models import RUN_STATUSES, Artifact, Experiment, Run
 from services import gates, run_gates, stats, validation
+from live.cache import cached
 from services.access import require_experiment, require_run
 from services.context import Actor, Core
 from services.errors import Invalid
@@ -59,8 +60,8 @@ def _distribution(limits: dict, rows: list[run_gates.RunRow]) -> dict:
     for metric, (_group, criterion, _source) in limits.items():
         values = [r.metrics[metric].last for r in rows if metric in r.metrics]
         described = stats.describe(values)
-        lights = [gates.light(criterion, r.metrics[metric].last if metric in r.metrics else None, UNIT)
-                  for r in rows]
+        lights = [gates.light(criterion, value, UNIT) for value in values]
+        lights += [gates.light(criterion, None, UNIT)] * (len(rows) - len(values))  # runs without the metric
         out[metric] = {"n": described["n"], "min": described["min"], "median": described["median"],
                        "max": described["max"], "mean": described["mean"], "threshold": criterion.threshold,
                        "criterion": criterion.text, "statuses": {c: lights.count(c) for c in gates.LIGHTS}}
@@ -223,15 +224,10 @@ def hypothesis(core: Core, actor: Actor, experiment_id: str) -> dict:
 
 # ---------------------------------------------------------------- dashboard
 
-def _latest(rows: list[run_gates.RunRow], keys: list[str] | None) -> dict:
+def _latest(session: Session, experiment_id: str, keys: list[str] | None) -> dict:
     """Per metric, the most recently logged value across runs (by timestamp, then step)."""
-    out: dict[str, dict] = {}
-    for row in rows:
-        for key, s in row.metrics.items():
-            if (keys is None or key in keys) and (key not in out or (s.ts, s.step) > out[key]["_at"]):
-                out[key] = {"run_id": row.id, "run_name": row.name, "value": s.last, "step": s.step,
-                            "timestamp": validation.iso(s.ts), "_at": (s.ts, s.step)}
-    return {k: {f: v for f, v in out[k].items() if f != "_at"} for k in sorted(out)}
+    return {key: {"run_id": rid, "run_name": name, "value": value, "step": step, "timestamp": validation.iso(ts)}
+            for key, rid, name, value, step, ts in run_gates.latest_values(session, experiment_id, keys)}
 
 
 def dashboard(core: Core, actor: Actor, experiment_id: str) -> dict:
@@ -241,8 +237,9 @@ def dashboard(core: Core, actor: Actor, experiment_id: str) -> dict:
         exp = require_experiment(session, actor, experiment_id)
         ctx = run_gates.context(session, exp)
         spec, source = _hypothesis_criterion(exp)
-        keys = sorted(ctx.keys | ({str(spec.get("metric"))} if spec else set())) or None  # None: every metric
+        keys = sorted(ctx.keys | ({str(spec.get("metric"))} if spec else set()))
         rows = run_gates.read_runs(session, experiment_id, keys, ctx.required_params)
+        latest = _latest(session, experiment_id, keys or None)  # no criteria: every metric's latest value
         version = core.bus.version(f"exp:{experiment_id}")
     results = [run_gates.judge_run(ctx, row) for row in rows]
     by_status = {status: 0 for status in RUN_STATUSES}
@@ -260,8 +257,30 @@ def dashboard(core: Core, actor: Actor, experiment_id: str) -> dict:
                            "validation_criteria": {m: c.text for m, c in ctx.criteria.items()},
                            "criteria_source": ctx.criteria_source, "metrics": ctx.expected_metrics},
             "version": version, "runs": {"total": len(rows), "by_status": by_status},
-            "best_runs": best_runs, "latest": _latest(rows, keys),
+            "best_runs": best_runs, "latest": latest,
             "gates": {"counts": run_gates.counts(results),
                       "runs": [{k: r[k] for k in ("run_id", "run_name", "status", "verdict", "flagged")}
                                for r in results]},
             "hypothesis": _verdict(exp, rows, spec, source)}
+
+
+def experiment_card(core: Core, actor: Actor, experiment_id: str) -> dict:
+    """What the experiment page's summary card shows (gate counts, hypothesis verdict, safety distribution),
+    computed once per experiment version and shared by every viewer; access is checked on every call."""
+    with core.sessions() as session:
+        require_experiment(session, actor, experiment_id)
+    version = core.bus.version(f"exp:{experiment_id}")  # read first: a write meanwhile moves past it
+
+    def compute() -> dict:  # dashboard()'s gate counts and verdict, experiment_safety()'s distribution: one read
+        with core.sessions() as session:
+            exp = require_experiment(session, actor, experiment_id)
+            ctx = run_gates.context(session, exp)
+            spec, source = _hypothesis_criterion(exp)
+            keys = {*ctx.keys, *SAFETY_DEFAULTS, *([str(spec.get("metric"))] if spec else [])}
+            rows = run_gates.read_runs(session, experiment_id, keys, ctx.required_params)
+        results = [run_gates.judge_run(ctx, row) for row in rows]
+        return {"dashboard": {"gates": {"counts": run_gates.counts(results)},
+                              "hypothesis": _verdict(exp, rows, spec, source)},
+                "safety": {"distribution": _distribution(thresholds(ctx), rows)}}
+
+    return cached(core.cache, f"safety-card:{experiment_id}:{version}", compute)

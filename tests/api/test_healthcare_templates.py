@@ -171,7 +171,8 @@ def test_experiment_gates_read_a_fixed_number_of_queries_whatever_the_run_count(
     for i in range(1, 8):
         lab.run(f"r{i}", {"accuracy": 0.9 + i / 100, "crisis_detection_rate": 0.995})
     assert measure() == few
-    assert sum("metric_series" in s for s in statements) == 2  # one read of summaries per endpoint
+    # gates: one read of summaries; dashboard: one read of summaries and one of each metric's latest value
+    assert sum("metric_series" in s for s in statements) == 3
 
 
 def test_a_plain_experiment_naming_the_template_uses_its_criteria(lab) -> None:  # noqa: ANN001

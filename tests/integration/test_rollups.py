@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import math
 
+from sqlalchemy import func, select
+
+from db.models import MetricRollup, MetricSeries
 from services import accounts, experiments, metrics, projects, runs
 
 
@@ -82,3 +85,22 @@ def test_nan_values_never_become_min_max_and_read_back_as_null(core, client) -> 
     assert long_chart[-1]["last"] is None
     page = metrics.history(core, actor, run_id, "loss", 5).items
     assert page[0]["value"] is None and page[1]["value"] == 1.0
+
+
+def test_writes_keep_long_series_rollups_fresh_so_a_first_chart_has_little_to_build(core) -> None:  # noqa: ANN001
+    """Past RAW_DOWNSAMPLE_LIMIT points a write builds the rollups once EAGER_ROLLUP_STEPS steps are stale: the
+    first chart of a long series then reads prepared buckets instead of scanning every point."""
+    n = metrics.RAW_DOWNSAMPLE_LIMIT + 5_000
+    actor, run_id = _run_with(core, [(s, float(s % 97)) for s in range(n)])
+    with core.sessions() as session:
+        series = session.execute(select(MetricSeries).where(MetricSeries.key == "loss")).scalar_one()
+        built = session.execute(select(func.count()).select_from(MetricRollup)
+                                .where(MetricRollup.series_id == series.id)).scalar_one()
+        stale_from = series.rollup_from
+    assert built > 0 and (stale_from is None or n - 1 - stale_from < metrics.EAGER_ROLLUP_STEPS)
+    metrics.log_points(core, actor, run_id, [metrics.Point("loss", 500.0, n, 1)])  # a small append stays lazy
+    with core.sessions() as session:
+        assert session.execute(select(MetricSeries.rollup_from).where(MetricSeries.key == "loss")).scalar_one() \
+            is not None
+    chart = metrics.downsampled(core, actor, run_id, "loss", 100)["buckets"]
+    assert sum(b["count"] for b in chart) == n + 1 and max(b["max"] for b in chart) == 500.0

@@ -61,6 +61,26 @@ def test_wrong_password_then_right_one_goes_to_next(browser: FlaskClient, seed: 
     assert browser.get("/projects").status_code == 200 and browser.get("/_dash-layout").status_code == 200
 
 
+def test_bundles_stay_in_the_browser_cache_and_pages_keep_one_csrf_cookie(browser: FlaskClient,
+                                                                          seed: Seed) -> None:
+    """Signed in, a page load must not churn cookies: a Set-Cookie or "Vary: Cookie" on the JS/CSS bundles would
+    make the browser fetch or revalidate all of them (≈ 3.5 MB) on every page."""
+    assert _login(browser).status_code == 302
+    first = browser.get("/projects")
+    assert first.status_code == 200 and "_csrf_token=" in first.headers.get("Set-Cookie", "")
+    again = browser.get(f"/experiments/{seed.experiment_id}")
+    assert again.status_code == 200 and "Set-Cookie" not in again.headers  # the cookie it has is still valid
+    asset = browser.get("/assets/app.css?m=12345")
+    assert asset.status_code == 200 and "Set-Cookie" not in asset.headers and "Cookie" not in asset.vary
+    assert asset.cache_control.max_age == 365 * 24 * 3600 and not asset.cache_control.no_cache
+    assert browser.get("/assets/app.css").cache_control.max_age is None  # not fingerprinted: revalidated
+    bundle_path = re.search(r'src="(/_dash-component-suites/[^"]+dash_ag_grid[^"]+)"', again.get_data(as_text=True))
+    bundle = browser.get(bundle_path.group(1))
+    assert bundle.status_code == 200 and "Set-Cookie" not in bundle.headers and "Cookie" not in bundle.vary
+    browser.delete_cookie("_csrf_token")
+    assert "_csrf_token=" in browser.get("/projects").headers.get("Set-Cookie", "")  # lost: set again
+
+
 def test_remember_me_sets_a_lasting_cookie(browser: FlaskClient, seed: Seed) -> None:
     assert _login(browser, remember="1").status_code == 302
     assert browser.get_cookie("remember_token") is not None

@@ -9,8 +9,8 @@ from dash.exceptions import PreventUpdate
 from callbacks import experiment, project, safety
 from components import ids
 from components.safety import confusion_matrix, gate_badge, light_badge
-from services import experiments
-from tests.browser.seed import Gated, Seed, seed_dashboard, seed_gated
+from services import accounts, experiments, metrics, runs
+from tests.browser.seed import PASSWORD, Gated, Seed, seed_dashboard, seed_gated
 from tests.unit.dash_tree import find, signed_in, text
 
 
@@ -77,6 +77,23 @@ def test_experiment_summary_counts_hypothesis_distribution(backend: Any, seed: S
     # accuracy >= 0.95 read from the hypothesis text: the best run passes, but the 95% CI of the mean is wide
     assert "inconclusive" in words and "95% CI" in words
     assert "crisis_detection_rate" in words and "0.8 0.8975 0.995" in words  # min/median/max
+
+
+def test_experiment_summary_follows_a_new_run_and_refuses_outsiders(backend: Any, core: Any, seed: Seed,
+                                                                      gated: Gated) -> None:
+    """The card is computed once per experiment version: a new failing run shows on the next read, and a user
+    outside the team never gets the cached card."""
+    with signed_in(backend, seed.alice):
+        before = text(safety.experiment_card(0, gated.experiment_id))
+        run = runs.create_run(core, seed.alice, gated.experiment_id, "late-fail")
+        metrics.log_points(core, seed.alice, run["id"], [metrics.Point("accuracy", 0.5, 0, 1),
+                                                        metrics.Point("crisis_detection_rate", 0.5, 0, 1)])
+        after = text(safety.experiment_card(0, gated.experiment_id))
+    assert "Gate failed  1" in before and "crisis_detection_rate 0.8 0.8975 0.995" in before
+    assert "Gate failed  2" in after and "crisis_detection_rate 0.5 0.8 0.995" in after
+    bob = accounts.authenticate(core, "bob", PASSWORD)
+    with signed_in(backend, bob), pytest.raises(PreventUpdate):
+        safety.experiment_card(0, gated.experiment_id)
 
 
 def test_new_experiment_from_a_template(backend: Any, seed: Seed) -> None:
