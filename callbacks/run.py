@@ -9,8 +9,7 @@ from dash.exceptions import PreventUpdate
 
 from callbacks.common import actor, core
 from components import ids
-from components.charts import (ChartView, chart_options, make_view, metric_figure, parse_view, placeholder_figure,
-                               view_query)
+from components.charts import (ChartView, chart_options, make_view, metric_figure, parse_view, view_query)
 from components.common import error_alert, not_found, page_header, status_badge
 from components.run_detail import kv_card, metric_table, run_links
 from components.url_state import parse_list
@@ -30,8 +29,9 @@ def scope(run_id: str) -> str:
 
 
 def load_run(run_id: str | None, query: dict | None) -> html.Div:
+    """The whole page with its charts drawn (no follow-up round trip before the first chart); the charts
+    callback only redraws on a change of metrics, chart options or the run's version."""
     who = actor()
-    version = core().bus.version(scope(run_id or ""))
     try:
         run = runs.get_run(core(), who, run_id or "")
         exp = experiments.get_experiment(core(), who, run["experiment_id"])
@@ -40,6 +40,9 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
         return not_found("run")
     keys = sorted(run["metrics"])
     chosen = [k for k in parse_list((query or {}).get("metrics"), MAX_CHARTS) if k in keys] or keys[:DEFAULT_CHARTS]
+    view = parse_view(query)
+    start_ms = validation.timestamp_ms(run["start_time"], "start_time", None)  # origin of the relative-time axis
+    charts, table, notes_view, version, _ = refresh_run(chosen, run["id"], None, view=view, start_ms=start_ms)
     can_write = RANK.get(project.get("role") or "", 0) >= RANK["editor"]
     header = page_header(run["name"], _subtitle(run), [], badges=_badges(run),
                          trail=[("Projects", "/projects"), (project["name"], f"/projects/{project['id']}"),
@@ -47,30 +50,24 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
     left = [html.Div(id=ids.RUN_SAFETY), html.Div(id=ids.RUN_COST),
             kv_card("Parameters", run["parameters"], "No parameters."),
             dbc.Card(dbc.CardBody([html.Div("Metrics", className="card-title-sm"),
-                                   html.Div(metric_table([]), id=ids.RUN_METRIC_TABLE)]), className="mb-3"),
+                                   html.Div(table, id=ids.RUN_METRIC_TABLE)]), className="mb-3"),
             _relatives(run, exp["id"]),
             html.Div(kv_card("Tags", run["tags"], "No tags.", card_id=ids.TAG_VIEW), id=ids.RUN_TAGS),
             kv_card("Environment", {**run["environment"], **({"git_commit": run["git_commit"]}
                                                               if run["git_commit"] else {})}, "Not recorded.")]
     picker = dcc.Dropdown(id=ids.RUN_METRIC_KEYS, options=keys, value=chosen, multi=True,
                           placeholder="Choose metrics to chart", className="mb-2")
-    view = parse_view(query)
-    start_ms = validation.timestamp_ms(run["start_time"], "start_time", None)  # origin of the relative-time axis
     right = [picker, chart_options(view), dcc.Store(id=ids.RUN_START_MS, data=start_ms),
-             html.Div(_placeholders(chosen, view), id=ids.RUN_CHARTS), html.Div(id=ids.RUN_ARTIFACTS),
+             html.Div(charts, id=ids.RUN_CHARTS), html.Div(id=ids.RUN_ARTIFACTS),
              html.Div(id=ids.RUN_FEATURES),
-             dbc.Card(dbc.CardBody([html.Div("Notes", className="card-title-sm"), html.Div(id=ids.RUN_NOTES),
+             dbc.Card(dbc.CardBody([html.Div("Notes", className="card-title-sm"),
+                                    html.Div(notes_view, id=ids.RUN_NOTES),
                                     *(_note_form(keys) if can_write else [])]), className="mt-3")]
     return html.Div([header, html.P(run["notes"], className="run-notes-text") if run["notes"] else None,
                      dbc.Row([dbc.Col([c for c in left if c is not None], lg=4), dbc.Col(right, lg=8)]),
                      dcc.Store(id=ids.RUN_SEEN, data=version), dcc.Store(id=ids.RUN_VERSION, data=version),
                      dcc.Interval(id=ids.RUN_TICK, interval=REFRESH_MS,
                                   disabled=not core().settings.enable_real_time_plots)])
-
-
-def _placeholders(keys: list[str], view: ChartView) -> dbc.Row:
-    return _chart_grid([dcc.Graph(figure=placeholder_figure(key, view), className="metric-chart-placeholder",
-                                  config={"staticPlot": True}) for key in keys[:MAX_CHARTS]], view)
 
 
 def _chart_grid(charts: list, view: ChartView) -> dbc.Row:
@@ -195,7 +192,8 @@ def register(app: Dash) -> None:
                  Output(ids.RUN_NOTES, "children"), Output(ids.RUN_SEEN, "data"), Output(ids.RUN_URL, "search"),
                  Input(ids.RUN_METRIC_KEYS, "value"), Input(ids.RUN_X_AXIS, "value"), Input(ids.RUN_LOG_Y, "value"),
                  Input(ids.RUN_SMOOTH, "value"), Input(ids.RUN_PER_ROW, "value"), Input(ids.RUN_VERSION, "data"),
-                 State(ids.RUN_ID, "data"), State(ids.RUN_SEEN, "data"), State(ids.RUN_START_MS, "data"))(render)
+                 State(ids.RUN_ID, "data"), State(ids.RUN_SEEN, "data"), State(ids.RUN_START_MS, "data"),
+                 prevent_initial_call=True)(render)  # the page came with its charts
     app.clientside_callback(SMOOTH_LABEL_JS, Output(ids.RUN_SMOOTH_LABEL, "children"),
                             Input(ids.RUN_SMOOTH, "drag_value"), prevent_initial_call=True)
     app.callback(Output(ids.RUN_VERSION, "data"), Input(ids.RUN_TICK, "n_intervals"),

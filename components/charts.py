@@ -184,19 +184,6 @@ def metric_figure(series: dict, notes: list[dict] | None = None, view: ChartView
     return fig
 
 
-def placeholder_figure(key: str, view: ChartView | None = None) -> go.Figure:
-    """What a chart shows until its series arrives: its title and "Loading…" at its final size (and the page
-    starts fetching plotly.js at once instead of after the first chart callback)."""
-    view = view or ChartView()
-    fig = go.Figure()
-    fig.add_annotation(text="Loading…", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
-                       font={"size": 13, "color": MUTED})
-    fig.update_layout(title={"text": key, "font": {"size": 14}, "x": 0.01}, template="plotly_white",
-                      height=300 if view.per_row == 1 else 260, margin={"l": 55, "r": 15, "t": 40, "b": 40},
-                      xaxis={"visible": False}, yaxis={"visible": False})
-    return fig
-
-
 def _add_notes(fig: go.Figure, notes: list[dict], buckets: list[dict], x: list, by_step: bool) -> None:
     """A dotted line at each pinned note's step (on a time axis: at the bucket holding that step)."""
     for note in notes:

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from components.charts import (ChartView, duration_text, ema, make_view, metric_figure, parse_view, placeholder_figure,
+from components.charts import (ChartView, duration_text, ema, make_view, metric_figure, parse_view,
                                view_query)
 
 START = 1_700_000_000_000
@@ -86,15 +86,6 @@ def test_view_round_trips_through_the_url_and_bad_values_fall_back() -> None:
     assert parse_view({"x": "bogus", "logy": "maybe", "smooth": "nan", "cols": "7"}) == ChartView()
     assert make_view("relative", True, 5, 2).smooth == 0.99 and make_view(smooth=-1).smooth == 0.0
     assert duration_text(3725) == "1h 02m 05s" and duration_text(90061) == "1d 01h 01m"
-
-
-def test_placeholder_has_the_title_and_size_of_the_chart_it_stands_for() -> None:
-    wide, narrow = placeholder_figure("loss", ChartView(per_row=1)), placeholder_figure("loss")
-    real = metric_figure({"key": "loss", "count": 1, "buckets": [{"step_start": 0, "step_end": 0, "min": 1.0,
-                                                                  "max": 1.0, "last": 1.0, "count": 1,
-                                                                  "ts_last": 0}]})
-    assert wide.layout.title.text == "loss" and not wide.data and wide.layout.annotations[0].text == "Loading…"
-    assert (wide.layout.height, narrow.layout.height) == (300, real.layout.height)
 
 
 def test_a_time_axis_over_points_sharing_one_timestamp_says_so() -> None:
