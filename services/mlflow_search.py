@@ -1,8 +1,9 @@
-"""MLflow search_runs / search_experiments: the parsed filter and order_by become SQL; pages by offset token."""
+"""MLflow search: the parsed filter and order_by become SQL (runs and experiments); pages by offset token."""
 from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Float, String, and_, case, cast, literal, not_, or_, select
@@ -13,8 +14,7 @@ from db.models import Experiment, MetricSeries, Param, Project, Run, RunTag, Use
 from services.access import visible_project_ids
 from services.context import Actor, Core
 from services.errors import Invalid
-from services.mlflow_store import (DEFAULT_ID, DEFAULT_NAME, PARENT_TAG, RUN_COLUMNS, RUN_NAME_TAG,
-                                   TAGS_SETTING, default_experiment_id, experiment_wire, wire_runs)
+from services.mlflow_store import DEFAULT_NAME, PARENT_TAG, RUN_COLUMNS, RUN_NAME_TAG, TAGS_SETTING, experiment_wire
 from services.search_filter import NULL_OPS, NUMERIC_OPS, STRING_OPS, Clause, OrderKey, like_to_glob
 from services.search_filter import parse_filter, parse_order_by
 
@@ -146,8 +146,9 @@ _KEYED = {"metric": (MetricSeries, MetricSeries.last_value), "param": (Param, Pa
           "tag": (RunTag, RunTag.value)}
 
 
-def _run_order(stmt: Any, keys: list[OrderKey], dialect: str) -> Any:
-    """ORDER BY for runs: each metric/param/tag key is one LEFT JOIN (not a subquery per row)."""
+def _run_order(stmt: Any, keys: list[OrderKey], dialect: str) -> tuple[Any, list]:
+    """ORDER BY for runs: each metric/param/tag key is one LEFT JOIN (not a subquery per row); returns the
+    joined statement and the ordering (a total order: it ends with the unique run id)."""
     joined: dict[tuple[str, str], Any] = {}
     for key in keys:
         if key.entity in _KEYED and not (key.entity == "tag" and key.key == RUN_NAME_TAG) \
@@ -165,7 +166,7 @@ def _run_order(stmt: Any, keys: list[OrderKey], dialect: str) -> Any:
     def logged_for(key: OrderKey) -> Any:
         return joined[(key.entity, key.key)].run_pk.is_not(None)
 
-    return stmt.order_by(*_ordering(keys, column_for, dialect, logged_for), Run.start_time.desc(), Run.id)
+    return stmt, [*_ordering(keys, column_for, dialect, logged_for), Run.start_time.desc(), Run.id]
 
 
 def _run_order_column(key: OrderKey) -> Any:
@@ -194,40 +195,31 @@ def _ordering(keys: list[OrderKey], column_for: Any, dialect: str = "", logged_f
     return clauses
 
 
-def _experiment_ids(core: Core, actor: Actor, experiment_ids: list[str]) -> list[str]:
-    ids = []
-    for experiment_id in experiment_ids:
-        if experiment_id == DEFAULT_ID:
-            resolved = default_experiment_id(core, actor, create=False)
-            if resolved:
-                ids.append(resolved)
-        else:
-            ids.append(experiment_id)
-    return ids
+@dataclass
+class RunSearch:
+    """A checked runs/search request: experiment ids resolved, filter and order parsed, page decoded."""
+
+    ids: list[str]
+    view: str
+    clauses: list[Clause]
+    order: list[OrderKey]
+    limit: int
+    offset: int
+
+    def next_token(self, more: bool) -> str | None:
+        return encode_token(self.offset + self.limit) if more else None
 
 
-def search_runs(core: Core, actor: Actor, experiment_ids: list[str], filter_string: str | None = None,
-                run_view_type: Any = None, max_results: int | None = None, order_by: list[str] | None = None,
-                page_token: str | None = None) -> tuple[list[dict], str | None]:
-    limit = check_max_results(max_results, 1000, MAX_RUNS)
-    offset, view = decode_token(page_token), view_type(run_view_type)
-    clauses, order = parse_filter(filter_string), parse_order_by(order_by)
-    ids = _experiment_ids(core, actor, experiment_ids)
-    if not ids:
-        return [], None
-    with core.sessions() as session:
-        dialect = session.get_bind().dialect.name
-        stmt = (select(*RUN_COLUMNS).join(Experiment, Experiment.id == Run.experiment_id)
-                .where(Run.experiment_id.in_(ids), Experiment.project_id.in_(visible_project_ids(actor))))
-        deleted = or_(Run.deleted_at.is_not(None), Experiment.deleted_at.is_not(None))
-        if view != "all":
-            stmt = stmt.where(deleted if view == "deleted" else not_(deleted))
-        for clause in clauses:
-            stmt = stmt.where(run_condition(clause, dialect))
-        stmt = _run_order(stmt, order, dialect)
-        rows = session.execute(stmt.offset(offset).limit(limit + 1)).all()
-        runs = wire_runs(session, rows[:limit])
-    return runs, encode_token(offset + limit) if len(rows) > limit else None
+def run_select(search: RunSearch, actor: Actor, dialect: str) -> tuple[Any, list]:
+    """The filtered runs (RUN_COLUMNS) with the order-by joins, and the ordering to apply."""
+    stmt = (select(*RUN_COLUMNS).join(Experiment, Experiment.id == Run.experiment_id)
+            .where(Run.experiment_id.in_(search.ids), Experiment.project_id.in_(visible_project_ids(actor))))
+    deleted = or_(Run.deleted_at.is_not(None), Experiment.deleted_at.is_not(None))
+    if search.view != "all":
+        stmt = stmt.where(deleted if search.view == "deleted" else not_(deleted))
+    for clause in search.clauses:
+        stmt = stmt.where(run_condition(clause, dialect))
+    return _run_order(stmt, search.order, dialect)
 
 
 def _experiment_name_column() -> Any:

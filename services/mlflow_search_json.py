@@ -1,0 +1,158 @@
+"""runs/search pages: the checked request, the page's runs, and the page as MLflow JSON (built in SQL on Postgres)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Text, case, cast, exists, func, literal, literal_column, select, union_all
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import aliased
+
+from db.models import MetricSeries, Param, Run, RunTag, User
+from services.context import Actor, Core
+from services.mlflow_search import (MAX_RUNS, RunSearch, check_max_results, decode_token, run_select,
+                                    view_type)
+from services.mlflow_store import (DEFAULT_ID, PARENT_TAG, RUN_NAME_TAG, USER_TAG, default_experiment_id,
+                                   wire_runs)
+from services.search_filter import parse_filter, parse_order_by
+
+
+def _experiment_ids(core: Core, actor: Actor, experiment_ids: list[str]) -> list[str]:
+    ids = []
+    for experiment_id in experiment_ids:
+        if experiment_id == DEFAULT_ID:
+            resolved = default_experiment_id(core, actor, create=False)
+            if resolved:
+                ids.append(resolved)
+        else:
+            ids.append(experiment_id)
+    return ids
+
+
+def run_search(core: Core, actor: Actor, experiment_ids: list[str], filter_string: str | None = None,
+               run_view_type: Any = None, max_results: int | None = None, order_by: list[str] | None = None,
+               page_token: str | None = None) -> RunSearch:
+    limit = check_max_results(max_results, 1000, MAX_RUNS)
+    offset, view = decode_token(page_token), view_type(run_view_type)
+    clauses, order = parse_filter(filter_string), parse_order_by(order_by)
+    return RunSearch(_experiment_ids(core, actor, experiment_ids), view, clauses, order, limit, offset)
+
+
+def search_runs(core: Core, actor: Actor, experiment_ids: list[str], filter_string: str | None = None,
+                run_view_type: Any = None, max_results: int | None = None, order_by: list[str] | None = None,
+                page_token: str | None = None) -> tuple[list[dict], str | None]:
+    """A page of MLflow Run dicts and the next page's token (None on the last page)."""
+    search = run_search(core, actor, experiment_ids, filter_string, run_view_type, max_results, order_by,
+                        page_token)
+    if not search.ids:
+        return [], None
+    with core.sessions() as session:
+        stmt, ordering = run_select(search, actor, session.get_bind().dialect.name)
+        rows = session.execute(stmt.order_by(*ordering).offset(search.offset).limit(search.limit + 1)).all()
+        runs = wire_runs(session, rows[:search.limit])
+    return runs, search.next_token(len(rows) > search.limit)
+
+
+def search_runs_json(core: Core, actor: Actor, experiment_ids: list[str], filter_string: str | None = None,
+                     run_view_type: Any = None, max_results: int | None = None, order_by: list[str] | None = None,
+                     page_token: str | None = None) -> tuple[str, str | None]:
+    """search_runs with the runs as one JSON array text: Postgres writes it in SQL, SQLite via wire_runs."""
+    search = run_search(core, actor, experiment_ids, filter_string, run_view_type, max_results, order_by,
+                        page_token)
+    if not search.ids:
+        return "[]", None
+    with core.sessions() as session:
+        dialect = session.get_bind().dialect.name
+        stmt, ordering = run_select(search, actor, dialect)
+        if dialect == "postgresql":
+            text, more = session.execute(page_json_select(stmt, ordering, search.offset, search.limit)).one()
+            return text, search.next_token(more)
+        rows = session.execute(stmt.order_by(*ordering).offset(search.offset).limit(search.limit + 1)).all()
+        text = json.dumps(wire_runs(session, rows[:search.limit]), separators=(",", ":"))
+    return text, search.next_token(len(rows) > search.limit)
+
+
+def _text(value: Any) -> Any:
+    """A value as JSON text: strings quoted and escaped, numbers as digits, float8 NaN/±Infinity quoted."""
+    return cast(func.to_json(value), Text)
+
+
+def _array(item: Any, order: Any) -> Any:
+    """'[item,item,...]' in `order`, or NULL for no rows."""
+    return literal("[") + func.string_agg(item, aggregate_order_by(literal_column("','"), order)) + literal("]")
+
+
+def _pair(key: Any, value: Any) -> Any:
+    return func.concat('{"key":', _text(key), ',"value":', _text(value), "}")
+
+
+def _tag_rows(shown: Any) -> Any:
+    """Stored tags, plus mlflow.runName / parentRunId / user for a run without that tag (setdefault)."""
+    parent = aliased(Run)
+
+    def missing(key: str) -> Any:
+        return ~exists().where(RunTag.run_pk == shown.c.pk, RunTag.key == key)
+
+    return union_all(
+        select(RunTag.run_pk, RunTag.key, RunTag.value).where(RunTag.run_pk.in_(select(shown.c.pk))),
+        select(shown.c.pk, literal(RUN_NAME_TAG), shown.c.name).where(missing(RUN_NAME_TAG)),
+        select(shown.c.pk, literal(PARENT_TAG), select(parent.id).where(parent.pk == shown.c.parent_pk)
+               .scalar_subquery()).where(shown.c.parent_pk.is_not(None), missing(PARENT_TAG)),
+        select(shown.c.pk, literal(USER_TAG), User.username).join(User, User.id == shown.c.user_id)
+        .where(missing(USER_TAG))).subquery("tag_rows")
+
+
+def _aggregates(shown: Any) -> tuple[Any, Any, Any]:
+    """Per run_pk of the page, as JSON array text: metrics (latest value of each series with points), params
+    and tags, each sorted by key in codepoint order (Python's sort) whatever the database's collation."""
+    s = MetricSeries
+    value = func.coalesce(_text(s.last_value), '"NaN"')
+    metric = func.concat('{"key":', _text(s.key), ',"value":', value, ',"timestamp":', s.last_ts, ',"step":',
+                         s.last_step, "}")
+    metrics = (select(s.run_pk, _array(metric, s.key.collate("C")).label("j"))
+               .where(s.run_pk.in_(select(shown.c.pk)), s.count > 0).group_by(s.run_pk).cte("page_metrics"))
+    params = (select(Param.run_pk, _array(_pair(Param.key, Param.value), Param.key.collate("C")).label("j"))
+              .where(Param.run_pk.in_(select(shown.c.pk))).group_by(Param.run_pk).cte("page_params"))
+    t = _tag_rows(shown)
+    tags = (select(t.c.run_pk, _array(_pair(t.c.key, t.c.value), t.c.key.collate("C")).label("j"))
+            .group_by(t.c.run_pk).cte("page_tags"))
+    return metrics, params, tags
+
+
+def _info(shown: Any) -> Any:
+    """run_info as JSON text: user_id only for a named owner, end_time only when set (concat skips NULLs)."""
+    c = shown.c
+    return func.concat(
+        '{"run_id":', _text(c.id), ',"run_uuid":', _text(c.id), ',"run_name":', _text(c.name),
+        ',"experiment_id":', _text(c.experiment_id), ',"status":', _text(c.status), ',"start_time":', c.start_time,
+        ',"artifact_uri":', _text(func.concat("mlflow-artifacts:/", c.experiment_id, "/", c.id, "/artifacts")),
+        ',"lifecycle_stage":', case((c.deleted_at.is_not(None), '"deleted"'), else_='"active"'),
+        literal(',"user_id":') + _text(func.nullif(User.username, "")),
+        literal(',"end_time":') + cast(c.end_time, Text), "}")
+
+
+def _data(metrics: Any, params: Any, tags: Any) -> Any:
+    """{"metrics", "params", "tags"}: metrics and params left out when the run has none, as wire_runs does."""
+    return func.concat("{", literal('"metrics":') + metrics.c.j + literal(","),
+                       literal('"params":') + params.c.j + literal(","),
+                       '"tags":', func.coalesce(tags.c.j, "[]"), "}")
+
+
+def page_json_select(stmt: Any, ordering: list, offset: int, limit: int) -> Any:
+    """One Postgres statement → (JSON array text of the page's MLflow Runs in order, whether a next page exists).
+
+    `stmt` selects RUN_COLUMNS of the filtered runs; `ordering` is its total order. The page and one row more
+    are numbered by row_number() over that order; the runs up to offset + limit are written as text (concat and
+    string_agg, to_json only to quote values: the same page through json_build_object/json_agg took ~1.5x as long)."""
+    numbered = stmt.add_columns(func.row_number().over(order_by=ordering).label("ord"))
+    page = numbered.order_by(*ordering).offset(offset).limit(limit + 1).cte("page")
+    shown = select(page).where(page.c.ord <= offset + limit).cte("shown")
+    metrics, params, tags = _aggregates(shown)
+    run = func.concat('{"info":', _info(shown), ',"data":', _data(metrics, params, tags), ',"inputs":{}}')
+    runs = func.concat("[", func.string_agg(run, aggregate_order_by(literal_column("','"), shown.c.ord)), "]")
+    more = exists().where(page.c.ord > offset + limit)
+    return (select(runs, more)
+            .select_from(shown.outerjoin(User, User.id == shown.c.user_id)
+                         .outerjoin(metrics, metrics.c.run_pk == shown.c.pk)
+                         .outerjoin(params, params.c.run_pk == shown.c.pk)
+                         .outerjoin(tags, tags.c.run_pk == shown.c.pk)))
