@@ -1,9 +1,12 @@
 /* Run comparison: the params and metric tables drawn from the packed rows the server sends (components/compare.py
    params_table / metrics_table). They are written as one HTML string into a container Dash leaves empty: hundreds
    of rows as Dash components (tens of thousands of them) keep the browser busy for seconds, a string takes ms. */
+const ET_CMP_SPECIAL = /[&<>"']/;
+const ET_CMP_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"};
+
 function etCmpEsc(value) {
-    return String(value == null ? "" : value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-        .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+    const text = String(value == null ? "" : value);
+    return ET_CMP_SPECIAL.test(text) ? text.replace(/[&<>"']/g, c => ET_CMP_ENTITIES[c]) : text;  /* most cells: as is */
 }
 
 function etCmpAttrs(props) {

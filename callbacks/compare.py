@@ -22,7 +22,8 @@ from services.errors import NotFound, ServiceError
 
 CURVE_BUCKETS = 1000
 MAX_GROUPED_RUNS = 100  # runs read for group mean curves (one downsampled read each)
-MAX_TABLE_ROWS = 500  # run rows drawn in the params and metric tables (group rows summarize every run)
+MAX_TABLE_ROWS = 500
+BASELINE_OPTIONS = 100  # runs offered by the baseline picker at a time; typing searches all of them  # run rows drawn in the params and metric tables (group rows summarize every run)
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 EMPTY = "No runs selected: select runs in an experiment's run table and press Compare."
 GONE = "None of these runs can be read any more (deleted, or your access changed): reload the page."
@@ -83,7 +84,7 @@ def _missing(missing: list[str]) -> dbc.Alert | None:
 
 
 def _controls(runs: list[dict], baseline: str, metric: str | None, query: dict) -> dbc.Row:
-    options = [{"label": f"{view.run_label(r)} · {r['experiment_name']}", "value": r["id"]} for r in runs]
+    options = view.baseline_options(runs, baseline, limit=BASELINE_OPTIONS)
     keys = groups.key_options(runs)
     group = groups.parse_key(query.get("group"))
     return dbc.Row([
@@ -173,6 +174,14 @@ def _metric_summaries(shown: list[dict], base: dict | None, key: groups.GroupKey
     keys = view.metric_keys(shown)
     summaries = groups.summarize(groups.partition(shown, key), keys, view.AGGS)
     return {"tree": group_view.group_table(key.kind, key.name, summaries, keys)}
+
+
+def search_baseline(search: str | None, handle: dict | None, chosen: str | None) -> list[dict]:
+    """The baseline picker searches every run on the server once there are more than it lists."""
+    wanted = handle.get("ids") if isinstance(handle, dict) else None
+    if search is None or not isinstance(wanted, list) or len(wanted) <= BASELINE_OPTIONS:
+        raise PreventUpdate
+    return view.baseline_options(loaded_runs(handle), chosen, search, BASELINE_OPTIONS)
 
 
 def update_brush(restyle: list | None, current: dict | None) -> dict:
@@ -274,6 +283,9 @@ def register(app: Dash) -> None:
                             Output(ids.COMPARE_PARAMS_HTML, "className"), Output(ids.COMPARE_METRICS_VIEW, "children"),
                             Output(ids.COMPARE_METRICS_HTML, "className"), Input(ids.COMPARE_TABLES, "data"),
                             State(ids.COMPARE_PARAMS_HTML, "id"), State(ids.COMPARE_METRICS_HTML, "id"))
+    app.callback(Output(ids.COMPARE_BASELINE, "options"), Input(ids.COMPARE_BASELINE, "search_value"),
+                 State(ids.COMPARE_DATA, "data"), State(ids.COMPARE_BASELINE, "value"),
+                 prevent_initial_call=True)(search_baseline)
     app.callback(Output(ids.COMPARE_BRUSH, "data"), Input(ids.COMPARE_PARCOORDS, "restyleData"),
                  State(ids.COMPARE_BRUSH, "data"), prevent_initial_call=True)(update_brush)
     app.callback(Output(ids.COMPARE_CURVES, "figure"), Output(ids.COMPARE_CURVES_NOTE, "children"),

@@ -73,6 +73,18 @@ def run_label(run: dict) -> str:
     return run["name"] or run["id"][:8]
 
 
+def baseline_options(runs: list[dict], chosen: str | None, search: str = "", limit: int = 100) -> list[dict]:
+    """The baseline picker's options: the runs whose label contains `search` (any case), at most `limit` of them,
+    and always the chosen run (a dropdown clears a value missing from its options). A picker over thousands of
+    runs would make the browser index every label for its search box (2,000 runs: ≈ 2.5 s on this machine)."""
+    needle = search.strip().lower()
+    picked = [r for r in runs if needle in f"{run_label(r)} · {r['experiment_name']}".lower()][:limit]
+    current = next((r for r in runs if r["id"] == chosen), None)
+    if current is not None and current not in picked:
+        picked.insert(0, current)
+    return [{"label": f"{run_label(r)} · {r['experiment_name']}", "value": r["id"]} for r in picked]
+
+
 def empty_state(message: str, element_id: str | None = None) -> html.Div:
     return html.Div(html.P(message, className="text-secondary mb-0"), className="compare-empty py-3",
                     **({"id": element_id} if element_id else {}))

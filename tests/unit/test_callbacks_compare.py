@@ -362,3 +362,19 @@ def test_curves_align_by_time_since_each_runs_start(backend: Any, core: Any, see
     assert figure.layout.xaxis.title.text == "time since the run's start (min)"
     assert list(by_step.data[1].x) == [0, 1, 2, 3, 4] and by_step.layout.xaxis.title.text == "step"
     assert compare.sync_url("r1", "loss", True, {"runs": "r1"}, align="time").endswith("&align=time")
+
+
+def test_baseline_picker_lists_a_page_of_runs_and_searches_all_of_them_on_the_server(backend: Any, seed: Seed,
+                                                                                     monkeypatch: Any) -> None:
+    """Thousands of options would stall the browser indexing them; past the cap, typing searches on the server
+    and the chosen baseline always stays listed."""
+    monkeypatch.setattr(compare, "BASELINE_OPTIONS", 3)
+    chosen = seed.run_ids
+    page = _page(backend, seed.alice, runs=",".join(chosen), baseline=chosen[4])
+    listed = [o["value"] for o in find(page, ids.COMPARE_BASELINE).options]
+    assert listed == [chosen[4], *chosen[:3]]
+    with signed_in(backend, seed.alice):
+        found = compare.search_baseline("RUN-005", _data(page), chosen[4])
+        assert [o["value"] for o in found] == [chosen[4], chosen[5]] and "run-005" in found[1]["label"]
+        with pytest.raises(PreventUpdate):  # a short list is searched in the browser
+            compare.search_baseline("run", {"ids": chosen[:3]}, chosen[0])
