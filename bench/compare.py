@@ -193,14 +193,14 @@ def browser(app: Any, actor: Any, run_ids: list[str], repeat: int) -> None:
             started = time.perf_counter()
             driver.execute_script(go, target)
             try:
-                dashboard.wait_js(driver, PARCOORDS_DRAWN, timeout=120)
+                dashboard.wait_js(driver, PARCOORDS_DRAWN, timeout=120, poll=0.05)
             except TimeoutError:
                 print("      not drawn; page says:", driver.execute_script(
                     "return document.body.innerText.slice(0, 300)"), flush=True)
                 raise
             drawn = time.perf_counter() - started
             dashboard.wait_js(driver, f"return {TABLE_ROWS} === {min(len(run_ids), compare.MAX_TABLE_ROWS)};",
-                              timeout=120)
+                              timeout=120, poll=0.05)
             if attempt:
                 opens.append(drawn)
                 tables.append(time.perf_counter() - started)
@@ -223,7 +223,7 @@ def browser(app: Any, actor: Any, run_ids: list[str], repeat: int) -> None:
             shown = f"t.startsWith({json.dumps(label)})" if label else "!t.startsWith('Brushed')"
             dashboard.wait_js(driver, "const s = document.querySelector('#compare-selection'); const t = s ? "
                                       f"s.innerText.trim() : null; return t !== null && {shown} && "
-                                      f"{TABLE_ROWS} === {min(expect, compare.MAX_TABLE_ROWS)};", timeout=60)
+                                      f"{TABLE_ROWS} === {min(expect, compare.MAX_TABLE_ROWS)};", timeout=60, poll=0.05)
             times.append(time.perf_counter() - started)
             server += [c[2] for c in wire.since(t_wall) if ids.COMPARE_TABLES in c[1]]
             sizes += [(c[2], c[3]) for c in wire.sizes if c[0] >= t_wall and ids.COMPARE_TABLES in c[1]]
