@@ -113,6 +113,8 @@ def same(got: Any, expected: Any) -> bool:
     {"run_view_type": "ALL", "max_results": 3},
     {"run_view_type": "ALL", "max_results": 3, "page_token": "eyJvZmZzZXQiOiA2fQ=="},  # offset 6: last page
     {"run_view_type": "ACTIVE_ONLY", "order_by": ["metrics.acc DESC", "params.lr"]},
+    {"run_view_type": "ALL", "order_by": ["attributes.run_name DESC"], "max_results": 5,
+     "page_token": "eyJvZmZzZXQiOiAyfQ=="},  # offset 2: a middle page keeps the order (top-N, numbered above it)
     {"run_view_type": "DELETED_ONLY"},
     {"filter_string": "params.lr = '0.01'"},
     {"filter_string": "params.lr = 'none'"},
