@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import struct
+from itertools import repeat
 
 from sqlalchemy import (Float, and_, bindparam, case, cast, func, insert, literal, literal_column, or_, select,
                         tuple_, update)
@@ -14,6 +16,10 @@ from sqlalchemy.orm import Session
 from db.models import MetricPoint, MetricSeries
 
 COPY_POINTS = "COPY metric_points (series_id, step, ts, value) FROM STDIN"
+COPY_POINTS_BINARY = COPY_POINTS + " (FORMAT binary)"
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
+_BINARY_ROW = struct.Struct("!hiiiqiqid")  # 4 fields, each (length, value)
+_BINARY_TRAILER = b"\xff\xff"
 PointRow = tuple[int, int, int, float]  # series_id, step, ts, value
 
 
@@ -41,15 +47,27 @@ def _series_ids(session: Session, run_pk: int, keys: list[str]) -> dict[str, int
 def insert_points(session: Session, rows: list[PointRow]) -> None:
     """One bulk insert: COPY on Postgres, executemany on SQLite."""
     if _dialect(session) == "postgresql":
-        buffer = io.StringIO("".join(f"{s}\t{st}\t{t}\t{v!r}\n" for s, st, t, v in rows))
+        statement, buffer = _copy_data(rows)
         dbapi_conn = session.connection().connection.dbapi_connection
         with dbapi_conn.cursor() as cursor:
             try:
-                cursor.copy_expert(COPY_POINTS, buffer)
+                cursor.copy_expert(statement, buffer)
             except dbapi_conn.IntegrityError as exc:  # raw DBAPI: wrap it as SQLAlchemy's insert path would
-                raise IntegrityError(COPY_POINTS, None, exc) from exc
+                raise IntegrityError(statement, None, exc) from exc
         return
     session.execute(insert(MetricPoint), [{"series_id": s, "step": st, "ts": t, "value": v} for s, st, t, v in rows])
+
+
+def _copy_data(rows: list[PointRow]) -> tuple[str, io.IOBase]:
+    """COPY's binary format (int4, int8, int8, float8 fields; no number formatting on either side). Rows that
+    do not fit those types go as text, so Postgres reports them as it always did."""
+    try:
+        sids, steps, stamps, values = zip(*rows)
+        data = b"".join(map(_BINARY_ROW.pack, repeat(4), repeat(4), sids, repeat(8), steps, repeat(8), stamps,
+                            repeat(8), values))
+        return COPY_POINTS_BINARY, io.BytesIO(_BINARY_HEADER + data + _BINARY_TRAILER)
+    except (struct.error, ValueError):
+        return COPY_POINTS, io.StringIO("".join(f"{s}\t{st}\t{t}\t{v!r}\n" for s, st, t, v in rows))
 
 
 _PG_MERGE = """

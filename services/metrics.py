@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from operator import itemgetter
 from typing import Any, Callable, Iterable, NamedTuple
 
 from sqlalchemy import select
@@ -117,28 +118,42 @@ def log_points(core: Core, actor: Actor, run_id: str, points: list[Point], prepa
 
 
 def _batch_summaries(points: list[Point], series_ids: dict[str, int]) -> list[dict]:
-    """Per key: count, min, max (NaN never counts as either), latest value by (step, timestamp), first step."""
-    acc: dict[str, dict] = {}
-    for p in points:
-        s = acc.get(p.key)
-        if s is None:
-            s = acc[p.key] = {"sid": series_ids[p.key], "n": 0, "bmin": None, "bmin_step": None, "bmax": None,
-                              "bmax_step": None, "blast": p.value, "blast_step": p.step, "blast_ts": p.ts,
-                              "bfirst_step": p.step}
-        s["n"] += 1
-        if p.step < s["bfirst_step"]:
-            s["bfirst_step"] = p.step
-        if p.value != p.value:  # NaN (the MLflow wire accepts it)
-            pass
-        elif s["bmin"] is None:
-            s["bmin"], s["bmin_step"], s["bmax"], s["bmax_step"] = p.value, p.step, p.value, p.step
-        elif p.value < s["bmin"]:
-            s["bmin"], s["bmin_step"] = p.value, p.step
-        elif p.value > s["bmax"]:
-            s["bmax"], s["bmax_step"] = p.value, p.step
-        if (p.step, p.ts) >= (s["blast_step"], s["blast_ts"]):
-            s["blast"], s["blast_step"], s["blast_ts"] = p.value, p.step, p.ts
-    return sorted(acc.values(), key=lambda s: s["sid"])
+    """Per key: count, min, max (NaN never counts as either; the first of equals wins), latest value by
+    (step, timestamp) (the last of equals wins), first step. Column-wise in C loops per key."""
+    groups: dict[str, list[Point]] = {}
+    for point in points:
+        group = groups.get(point.key)
+        if group is None:
+            groups[point.key] = [point]
+        else:
+            group.append(point)
+    return sorted((_summary(series_ids[key], group) for key, group in groups.items()), key=itemgetter("sid"))
+
+
+def _summary(sid: int, group: list[Point]) -> dict:
+    _, values, steps, stamps = zip(*group)
+    positions = list(zip(steps, stamps))
+    latest = max(positions)
+    last = len(positions) - 1 if positions[-1] == latest else len(positions) - 1 - positions[::-1].index(latest)
+    total = sum(values)
+    if total == total:  # no NaN among the values
+        bmin, bmax = min(values), max(values)
+        bmin_step, bmax_step = steps[values.index(bmin)], steps[values.index(bmax)]
+    else:
+        bmin, bmin_step, bmax, bmax_step = _finite_extremes(values, steps)
+    return {"sid": sid, "n": len(values), "bmin": bmin, "bmin_step": bmin_step, "bmax": bmax,
+            "bmax_step": bmax_step, "blast": values[last], "blast_step": steps[last], "blast_ts": stamps[last],
+            "bfirst_step": min(steps)}
+
+
+def _finite_extremes(values: tuple[float, ...], steps: tuple[int, ...]) -> tuple:
+    """(min, its step, max, its step) skipping NaN; all None when every value is NaN."""
+    pairs = [(value, step) for value, step in zip(values, steps) if value == value]
+    if not pairs:
+        return None, None, None, None
+    kept = [value for value, _ in pairs]
+    low, high = kept.index(min(kept)), kept.index(max(kept))
+    return pairs[low][0], pairs[low][1], pairs[high][0], pairs[high][1]
 
 
 def _event(run_id: str, experiment_id: str, points: list[Point]) -> dict:

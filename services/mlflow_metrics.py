@@ -6,6 +6,8 @@ import base64
 import json
 import math
 from functools import lru_cache
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -75,6 +77,21 @@ def make_point(key: Any, value: Any, timestamp: Any, step: Any) -> Point:
     return Point(key, number(value, "value"), integer(step, "step", 0), ts)
 
 
+def make_points(metrics: list[dict]) -> list[Point]:
+    """make_point for each metric dict, in order (the first bad one raises). A batch where every field is
+    present and already of its wire type is checked column by column in C loops; others go point by point."""
+    keys, values, steps, stamps = (list(map(dict.get, metrics, repeat(name)))
+                                   for name in ("key", "value", "step", "timestamp"))
+    if metrics and set(map(type, keys)) == {str} and set(map(type, values)) == {float} \
+            and set(map(type, steps)) == {int} and set(map(type, stamps)) == {int} \
+            and min(stamps) >= 0 and max(stamps) < INT64 and min(steps) >= -INT64 and max(steps) < INT64:
+        checked = {key: _checked_key(key) for key in dict.fromkeys(keys)}  # in order: the same first error
+        if any(checked[key] is not key for key in checked):
+            keys = list(map(checked.__getitem__, keys))
+        return list(map(tuple.__new__, repeat(Point), zip(keys, values, steps, stamps)))
+    return [make_point(m.get("key"), m.get("value"), m.get("timestamp"), m.get("step")) for m in metrics]
+
+
 def _same(a: float | None, b: float) -> bool:
     return (a is None or math.isnan(a)) if math.isnan(b) else a == b
 
@@ -83,16 +100,14 @@ def _settle(session: Session, run: Run, points: list[Point]) -> list[Point]:
     """Drop exact replays; move a different value logged at a taken (step, timestamp) 1 ms later, because
     MLflow keeps both values where our key is (step, timestamp). Keys whose batch starts after their last
     stored step (what a training loop sends) cannot collide, so only the other keys' points are read back."""
-    first: dict[str, int] = {}
-    for p in points:
-        if p.step < first.get(p.key, p.step + 1):
-            first[p.key] = p.step
+    keys, _, steps, stamps = zip(*points)
+    first = dict(sorted(zip(keys, steps), key=itemgetter(1), reverse=True))  # the last write wins: lowest step
     series = {key: sid for key, sid, count, last_step in session.execute(
         select(MetricSeries.key, MetricSeries.id, MetricSeries.count, MetricSeries.last_step).where(
             MetricSeries.run_pk == run.pk, MetricSeries.key.in_(list(first))))
         if count and (last_step is None or first[key] <= last_step)}
     taken: dict[tuple[str, int, int], float | None] = {}
-    old = [p for p in points if p.key in series]
+    old = [p for p in points if p.key in series] if series else []
     if old:
         by_id = {v: k for k, v in series.items()}
         p = MetricPoint
@@ -100,6 +115,8 @@ def _settle(session: Session, run: Run, points: list[Point]) -> list[Point]:
             p.series_id.in_(list(by_id)), p.step.between(min(x.step for x in old), max(x.step for x in old)),
             p.ts.between(min(x.ts for x in old), max(x.ts for x in old) + len(points))))
         taken = {(by_id[sid], step, ts): value for sid, step, ts, value in rows}
+    elif len(set(zip(keys, steps, stamps))) == len(points):
+        return points  # nothing stored to collide with, and no (key, step, timestamp) twice in the batch
     settled: list[Point] = []
     for point in points:
         ts = point.ts

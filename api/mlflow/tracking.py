@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from itertools import repeat
 from typing import Callable
 
 from flask import Blueprint
@@ -13,7 +14,7 @@ from api.mlflow.wire import (BadRequest, error, fields, key_values, optional_int
 from services import mlflow_experiments as experiments
 from services import mlflow_runs as runs
 from services.mlflow_artifacts import list_files
-from services.mlflow_metrics import history_json, make_point
+from services.mlflow_metrics import history_json, make_point, make_points
 from services.mlflow_search import search_experiments
 from services.mlflow_search_json import search_runs_json
 
@@ -141,9 +142,9 @@ def delete_tag(data: dict) -> None:
 @endpoint("/runs/log-batch")
 def log_batch(data: dict) -> None:
     metrics = data.get("metrics") or []
-    if not isinstance(metrics, list) or not all(isinstance(m, dict) for m in metrics):
+    if not isinstance(metrics, list) or not all(map(isinstance, metrics, repeat(dict))):
         raise BadRequest("Invalid value for parameter 'metrics' supplied: expected a list of metrics.")
-    points = [make_point(m.get("key"), m.get("value"), m.get("timestamp"), m.get("step")) for m in metrics]
+    points = make_points(metrics)
     runs.log_batch(core(), actor(), run_id(data), points, key_values(data, "params"), key_values(data, "tags"))
 
 
