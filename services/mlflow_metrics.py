@@ -23,6 +23,7 @@ from services.metrics import Point
 from services.mlflow_store import load_run
 
 INT64 = 2**63
+MAX_TS = validation.MAX_EPOCH_MS  # later times cannot be written as ISO 8601 (the v1 API and live events do)
 MAX_HISTORY_PAGE = 25_000
 _SPECIAL = {"nan": math.nan, "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf,
             "inf": math.inf, "-inf": -math.inf}
@@ -68,12 +69,13 @@ def _checked_key(key: str) -> str:
 
 def make_point(key: Any, value: Any, timestamp: Any, step: Any) -> Point:
     if type(key) is str and type(value) is float and type(timestamp) is int and type(step) is int \
-            and 0 <= timestamp < INT64 and -INT64 <= step < INT64:  # what every client sends: no conversions
+            and 0 <= timestamp <= MAX_TS and -INT64 <= step < INT64:  # what every client sends: no conversions
         return Point(_checked_key(key), value, step, timestamp)
     validation.key(key, "key")
     ts = integer(timestamp, "timestamp")
-    if ts < 0:
-        raise Invalid(f"Invalid value {ts} for parameter 'timestamp': must not be negative", "timestamp")
+    if not 0 <= ts <= MAX_TS:
+        raise Invalid(f"Invalid value {ts} for parameter 'timestamp': must be epoch milliseconds from 0 to {MAX_TS} "
+                      "(9999-12-31)", "timestamp")
     return Point(key, number(value, "value"), integer(step, "step", 0), ts)
 
 
@@ -84,7 +86,7 @@ def make_points(metrics: list[dict]) -> list[Point]:
                                    for name in ("key", "value", "step", "timestamp"))
     if metrics and set(map(type, keys)) == {str} and set(map(type, values)) == {float} \
             and set(map(type, steps)) == {int} and set(map(type, stamps)) == {int} \
-            and min(stamps) >= 0 and max(stamps) < INT64 and min(steps) >= -INT64 and max(steps) < INT64:
+            and min(stamps) >= 0 and max(stamps) <= MAX_TS and min(steps) >= -INT64 and max(steps) < INT64:
         checked = {key: _checked_key(key) for key in dict.fromkeys(keys)}  # in order: the same first error
         if any(checked[key] is not key for key in checked):
             keys = list(map(checked.__getitem__, keys))

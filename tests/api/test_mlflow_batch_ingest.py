@@ -74,3 +74,19 @@ def test_bad_metrics_in_a_batch_write_nothing(admin: Api) -> None:
         response = admin.post(f"{API}/runs/log-batch", json={"run_id": rid, "metrics": [_m("k", 1.0, 0, 1), bad]})
         assert response.status_code == 400 and word in response.get_json()["message"], response.get_json()
     assert _history(admin, rid, "k") == []
+
+
+def test_a_timestamp_past_the_year_9999_is_refused_and_writes_nothing(admin: Api) -> None:
+    """Such a time cannot be written as ISO 8601 (the v1 API, live events): a clear 400 before anything is stored,
+    never a 500 after the commit."""
+    rid = _run(admin)
+    far = 2**53
+    batch = admin.post(f"{API}/runs/log-batch", json={"run_id": rid, "metrics": [_m("ok", 1.0, 0, 5),
+                                                                                 _m("far", 1.0, 1, far)]})
+    one = admin.post(f"{API}/runs/log-metric", json={"run_id": rid, "key": "far", "value": 1.0, "timestamp": far})
+    for response in (batch, one):
+        assert response.status_code == 400 and response.get_json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert "timestamp" in response.get_json()["message"]
+    assert _history(admin, rid, "ok") == [] and _history(admin, rid, "far") == []
+    _batch(admin, rid, [_m("edge", 1.0, 2**63 - 1, 253_402_300_799_999)])  # the last step and instant still fit
+    assert _history(admin, rid, "edge") == [(2**63 - 1, 253_402_300_799_999, 1.0)]
