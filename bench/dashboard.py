@@ -158,27 +158,6 @@ def serve(app) -> tuple[str, Counter]:  # noqa: ANN001
 
 
 # ------------------------------------------------------------------------------------------------- browser
-def chrome():  # noqa: ANN201
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-
-
-def wait_js(driver, script: str, timeout: float = 60.0, poll: float = 0.01):  # noqa: ANN001, ANN201
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(poll)
-    raise TimeoutError(script[:120])
-
-
 FIRST_ROW = """
 const cells = [...document.querySelectorAll('.run-grid .ag-row[row-index="0"] [col-id="name"]')];
 const cell = cells.find(c => c.innerText.trim());
