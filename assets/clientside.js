@@ -44,6 +44,22 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                              filterModel: request.filterModel, nonce: Math.random()};
             return [skip, skip, forward, first ? null : skip];
         },
+        /* Run page: the side panels (safety, cost, tags, artifacts, features) get the page's version once its
+           charts are drawn (or after 1.5 s), so their callbacks do not compete with plotly for the first chart. */
+        afterCharts: function (seen) {
+            const drawn = () => [...document.querySelectorAll("#run-charts .metric-chart")]
+                .every(graph => graph.querySelector(".main-svg"));
+            return new Promise(function (resolve) {
+                const started = performance.now();
+                (function wait() {
+                    if (drawn() || performance.now() - started > 1500) {
+                        resolve(seen === undefined ? null : seen);
+                    } else {
+                        setTimeout(wait, 50);
+                    }
+                })();
+            });
+        },
         refreshRunGrid: function (version) {
             if (version === null || version === undefined || !window.dash_ag_grid) {
                 return window.dash_clientside.no_update;

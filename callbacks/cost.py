@@ -105,7 +105,8 @@ def change_rates(team: str, raw: dict[str, object], refresh: int | None) -> tupl
 
 
 def register(app: Dash) -> None:
-    app.callback(Output(ids.RUN_COST, "children"), Input(ids.RUN_SEEN, "data"), State(ids.RUN_ID, "data"))(run_card)
+    app.callback(Output(ids.RUN_COST, "children"), Input(ids.RUN_PANELS, "data"), State(ids.RUN_ID, "data"),
+                 prevent_initial_call=True)(run_card)
     app.callback(Output(ids.TEAM_MESSAGE, "children", allow_duplicate=True),
                  Output(ids.TEAMS_REFRESH, "data", allow_duplicate=True),
                  Input({"type": ids.TEAM_RATES_SAVE, "team": ALL}, "n_clicks"),

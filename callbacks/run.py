@@ -4,7 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import actor, core
@@ -66,6 +66,7 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
     return html.Div([header, html.P(run["notes"], className="run-notes-text") if run["notes"] else None,
                      dbc.Row([dbc.Col([c for c in left if c is not None], lg=4), dbc.Col(right, lg=8)]),
                      dcc.Store(id=ids.RUN_SEEN, data=version), dcc.Store(id=ids.RUN_VERSION, data=version),
+                     dcc.Store(id=ids.RUN_PANELS),
                      dcc.Interval(id=ids.RUN_TICK, interval=REFRESH_MS,
                                   disabled=not core().settings.enable_real_time_plots)])
 
@@ -194,6 +195,8 @@ def register(app: Dash) -> None:
                  Input(ids.RUN_SMOOTH, "value"), Input(ids.RUN_PER_ROW, "value"), Input(ids.RUN_VERSION, "data"),
                  State(ids.RUN_ID, "data"), State(ids.RUN_SEEN, "data"), State(ids.RUN_START_MS, "data"),
                  prevent_initial_call=True)(render)  # the page came with its charts
+    app.clientside_callback(ClientsideFunction("et", "afterCharts"), Output(ids.RUN_PANELS, "data"),
+                            Input(ids.RUN_SEEN, "data"))  # side panels load after the charts, not against them
     app.clientside_callback(SMOOTH_LABEL_JS, Output(ids.RUN_SMOOTH_LABEL, "children"),
                             Input(ids.RUN_SMOOTH, "drag_value"), prevent_initial_call=True)
     app.callback(Output(ids.RUN_VERSION, "data"), Input(ids.RUN_TICK, "n_intervals"),

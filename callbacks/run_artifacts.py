@@ -77,9 +77,10 @@ def show_preview(selected: str | None, run_id: str | None) -> tuple:
 
 
 def register(app: Dash) -> None:
-    app.callback(Output(ids.RUN_ARTIFACTS, "children"), Input(ids.RUN_SEEN, "data"), State(ids.RUN_ID, "data"),
-                 State(ids.RUN_ARTIFACTS, "children"), State(ids.RUN_URL, "hash"))(render_panel)
-    app.callback(Output(ids.ART_LIST, "children"), Input(ids.RUN_SEEN, "data"), Input(ids.ART_LIMIT, "data"),
+    app.callback(Output(ids.RUN_ARTIFACTS, "children"), Input(ids.RUN_PANELS, "data"), State(ids.RUN_ID, "data"),
+                 State(ids.RUN_ARTIFACTS, "children"), State(ids.RUN_URL, "hash"),
+                 prevent_initial_call=True)(render_panel)
+    app.callback(Output(ids.ART_LIST, "children"), Input(ids.RUN_PANELS, "data"), Input(ids.ART_LIMIT, "data"),
                  Input(ids.ART_SELECTED, "data"), State(ids.RUN_ID, "data"))(render_list)
     app.callback(Output(ids.ART_LIMIT, "data"), Input(ids.ART_MORE, "n_clicks"), State(ids.ART_LIMIT, "data"),
                  prevent_initial_call=True)(show_more)

@@ -29,5 +29,5 @@ def features(_version: int | None, run_id: str | None, current: Any = None) -> o
 
 
 def register(app: Dash) -> None:
-    app.callback(Output(ids.RUN_FEATURES, "children"), Input(ids.RUN_SEEN, "data"),
-                 State(ids.RUN_ID, "data"), State(ids.RUN_FEATURES, "children"))(features)
+    app.callback(Output(ids.RUN_FEATURES, "children"), Input(ids.RUN_PANELS, "data"),
+                 State(ids.RUN_ID, "data"), State(ids.RUN_FEATURES, "children"), prevent_initial_call=True)(features)

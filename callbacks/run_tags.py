@@ -137,8 +137,8 @@ def save_tags(clicks: int | None, run_id: str | None, value_ids: list, values: l
 
 
 def register(app: Dash) -> None:
-    app.callback(Output(ids.RUN_TAGS, "children"), Input(ids.RUN_SEEN, "data"), State(ids.RUN_ID, "data"),
-                 State(ids.RUN_TAGS, "children"))(render_tags)
+    app.callback(Output(ids.RUN_TAGS, "children"), Input(ids.RUN_PANELS, "data"), State(ids.RUN_ID, "data"),
+                 State(ids.RUN_TAGS, "children"), prevent_initial_call=True)(render_tags)
     app.callback(Output(ids.RUN_TAGS, "children", allow_duplicate=True), Input(ids.TAG_EDIT, "n_clicks"),
                  State(ids.RUN_ID, "data"), prevent_initial_call=True)(start_edit)
     app.callback(Output(ids.RUN_TAGS, "children", allow_duplicate=True), Input(ids.TAG_CANCEL, "n_clicks"),

@@ -12,7 +12,7 @@ from services.errors import NotFound, ServiceError
 
 
 def run_panel(_version: int | None, run_id: str | None) -> object:
-    """Redrawn whenever the run page's version signal moves (the refresh callback writes RUN_SEEN)."""
+    """Redrawn whenever the run page's version signal moves (RUN_PANELS: RUN_SEEN once the charts are drawn)."""
     if not run_id:
         raise PreventUpdate
     who = actor()
@@ -42,7 +42,7 @@ def experiment_card(_version: int | None, experiment_id: str | None) -> object:
 
 
 def register(app: Dash) -> None:
-    app.callback(Output(ids.RUN_SAFETY, "children"), Input(ids.RUN_SEEN, "data"),
-                 State(ids.RUN_ID, "data"))(run_panel)
+    app.callback(Output(ids.RUN_SAFETY, "children"), Input(ids.RUN_PANELS, "data"),
+                 State(ids.RUN_ID, "data"), prevent_initial_call=True)(run_panel)
     app.callback(Output(ids.EXP_SUMMARY, "children"), Input(ids.EXP_SEEN, "data"),
                  State(ids.EXP_ID, "data"))(experiment_card)

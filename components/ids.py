@@ -64,6 +64,7 @@ RUN_URL = "run-url"  # keeps the chosen metric keys in the address bar (refresh=
 RUN_CONTENT = "run-content"
 RUN_TICK = "run-tick"
 RUN_SEEN = "run-seen-version"
+RUN_PANELS = "run-panels-version"  # RUN_SEEN, passed on once the charts are drawn
 RUN_VERSION = "run-live-version"  # written by the cheap tick poll; redraws follow it
 RUN_METRIC_KEYS = "run-metric-keys"
 RUN_CHARTS = "run-charts"
