@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import common  # noqa: E402
 import dashboard  # noqa: E402
+from headless import ADMIN, PASSWORD  # noqa: E402
 import plotly.utils  # noqa: E402
 from flask import g  # noqa: E402
 
@@ -47,7 +48,6 @@ from components import ids, parcoords  # noqa: E402
 from config import Settings  # noqa: E402
 from services import accounts, compare_runs, experiments, metrics, projects, runs  # noqa: E402
 
-ADMIN, PASSWORD = "bench-admin", "bench-password-123"
 T0 = 1_700_000_000_000
 TARGET_S = 1.0
 logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import fresh_pg_database  # noqa: E402
+from headless import ADMIN, PASSWORD, chrome, login, timed_nav, wait_js, watched  # noqa: E402,F401
 from sqlalchemy import insert, select, text  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
@@ -49,10 +50,6 @@ from config import Settings  # noqa: E402
 from db.models import MetricPoint, MetricSeries, Param, Run  # noqa: E402
 from services import accounts, experiments, metrics, projects, run_table, runs  # noqa: E402
 
-ADMIN, PASSWORD = "bench-admin", "bench-password-123"
-CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1280,900")
 T0 = 1_700_000_000_000
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -158,83 +155,6 @@ def serve(app) -> tuple[str, Counter]:  # noqa: ANN001
 
 
 # ------------------------------------------------------------------------------------------------- browser
-FIRST_ROW = """
-const cells = [...document.querySelectorAll('.run-grid .ag-row[row-index="0"] [col-id="name"]')];
-const cell = cells.find(c => c.innerText.trim());
-return cell ? cell.innerText.trim() : null;"""
-CHART_DRAWN = """
-const paths = [...document.querySelectorAll('.metric-chart .js-plotly-plot .scatterlayer .trace path')];
-return paths.some(p => (p.getAttribute('d') || '').length > 100);"""
-# Timed inside the page, so polling from the bench costs the page nothing: every animation frame records
-# performance.now() (ms since the navigation started) when a watched condition first holds.
-MARKS = """
-window.__et = {marks: {}, watch: {}};
-(function () {
-  const probes = {row: function () {%s}, chart: function () {%s}};
-  function frame() {
-    const now = performance.now();
-    for (const [name, probe] of Object.entries(probes)) {
-      const value = probe();
-      if (value && !(name in window.__et.marks)) window.__et.marks[name] = now;
-      if (typeof value === 'string' && !((name + ':' + value) in window.__et.marks)) window.__et.marks[name + ':' + value] = now;
-      const w = window.__et.watch[name];
-      if (w && w.at === undefined && value === w.expect) w.at = now - w.t0;
-    }
-    requestAnimationFrame(frame);
-  }
-  requestAnimationFrame(frame);
-})();""" % (FIRST_ROW, CHART_DRAWN)
-
-
-def chrome():  # noqa: ANN201
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": MARKS})
-    return driver
-
-
-def wait_js(driver, script: str, timeout: float = 60.0, poll: float = 0.01):  # noqa: ANN001, ANN201
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(poll)
-    raise TimeoutError(script[:120])
-
-
-def login(driver, base: str) -> None:  # noqa: ANN001
-    driver.get(base + "/login")
-    driver.find_element("id", "username").send_keys(ADMIN)
-    driver.find_element("id", "password").send_keys(PASSWORD)
-    driver.find_element("id", "login-submit").click()
-    wait_js(driver, "return !location.pathname.startsWith('/login') && document.readyState === 'complete'")
-
-
-def timed_nav(driver, url: str, mark: str, expect=None, timeout: float = 60.0) -> tuple[float, object]:  # noqa: ANN001
-    """Seconds from the navigation's start until `mark` ("row" or "chart") first held in the page (with
-    `expect`: until the first row is that run), read from the page's own clock."""
-    driver.get("about:blank")
-    driver.get(url)
-    key = mark if expect is None else f"{mark}:{expect}"
-    ms = wait_js(driver, f"return window.__et && window.__et.marks[{json.dumps(key)}]", timeout, poll=0.05)
-    probe = FIRST_ROW if mark == "row" else CHART_DRAWN
-    return ms / 1000, driver.execute_script(probe)
-
-
-def watched(driver, name: str, expect: object, action: str, timeout: float = 60.0) -> float:  # noqa: ANN001
-    """Seconds from running `action` in the page until the `name` probe returns `expect` (page clock)."""
-    driver.execute_script(f"window.__et.watch[{json.dumps(name)}] = {{expect: arguments[0], t0: performance.now()}};"
-                          f" {action}", expect)
-    return wait_js(driver, f"return window.__et.watch[{json.dumps(name)}].at", timeout, poll=0.05) / 1000
-
-
 def in_app_nav(driver, base: str, info: dict) -> float:  # noqa: ANN001
     """From the project page, click the experiment's link (Dash navigates without a page load) → first row."""
     link = f"a.row-link[href='/experiments/{info['experiment_id']}']"
@@ -290,8 +210,8 @@ def measure(base: str, counter: Counter, info: dict, idle_s: float) -> dict:
                 page = driver.execute_script("return document.body.innerText.slice(0, 600)")
                 print(f"  (3) chart open {attempt + 1}: NOT drawn within 90 s; page says: {page!r}", flush=True)
             out.setdefault("chart_server", []).append(max((c[2] for c in counter.since(t_cb)
-                                                           if "run-charts" in c[1]), default=float("nan")))
-            print(f"  (3) chart open {attempt + 1}: {charts[-1] * 1000:.0f} ms, server run-charts callback "
+                                                           if "_pages_content" in c[1]), default=float("nan")))
+            print(f"  (3) chart open {attempt + 1}: {charts[-1] * 1000:.0f} ms, server page content (with the charts) "
                   f"{out['chart_server'][-1] * 1000:.0f} ms", flush=True)
         out["chart"] = charts
         out["chart_calls"] = [(round(c[0] - t_cb, 2), c[1][:60], round(c[2] * 1000)) for c in counter.since(t_cb)]
@@ -389,7 +309,7 @@ def bench(backend: str, args: argparse.Namespace) -> None:
             print(f"        {call}")
         print(f"      sort loaded from URL       : {fmt(res['sort_url'])} (full page load)")
         print(f"  (3) 1M chart drawn cold/warm  : {fmt(res['chart'])}   target <= 1000 ms  "
-              f"[server run-charts callback: {fmt(res['chart_server'])}]")
+              f"[server page content with the charts: {fmt(res['chart_server'])}]")
         print("      callbacks during the last (warm) chart load (start offset s, output, server ms):")
         for call in res["chart_calls"][:14]:
             print(f"        {call}")
