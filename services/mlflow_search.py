@@ -86,10 +86,14 @@ def _metric_condition(clause: Clause, dialect: str) -> ColumnElement:
     runs_with = select(s.run_pk).where(s.key == clause.key)
     if clause.op in NULL_OPS:
         return Run.pk.in_(runs_with) if clause.op == "IS NOT NULL" else Run.pk.not_in(runs_with)
-    matching = runs_with.where(numeric_condition(s.last_value, clause))
+    return Run.pk.in_(runs_with.where(_metric_value_condition(s, clause, dialect)))
+
+
+def _metric_value_condition(series: Any, clause: Clause, dialect: str) -> ColumnElement:
+    condition = numeric_condition(series.last_value, clause)
     if dialect == "postgresql":  # Postgres orders NaN above every number; MLflow never matches NaN
-        matching = matching.where(s.last_value != cast(literal("NaN"), Float))
-    return Run.pk.in_(matching)
+        condition = and_(condition, series.last_value != cast(literal("NaN"), Float))
+    return condition
 
 
 def _keyed_condition(model: Any, clause: Clause, dialect: str) -> ColumnElement:
@@ -146,9 +150,9 @@ _KEYED = {"metric": (MetricSeries, MetricSeries.last_value), "param": (Param, Pa
           "tag": (RunTag, RunTag.value)}
 
 
-def _run_order(stmt: Any, keys: list[OrderKey], dialect: str) -> tuple[Any, list]:
+def _run_order(stmt: Any, keys: list[OrderKey], dialect: str) -> tuple[Any, list, dict]:
     """ORDER BY for runs: each metric/param/tag key is one LEFT JOIN (not a subquery per row); returns the
-    joined statement and the ordering (a total order: it ends with the unique run id)."""
+    joined statement, the ordering (a total order: it ends with the unique run id) and the joined tables."""
     joined: dict[tuple[str, str], Any] = {}
     for key in keys:
         if key.entity in _KEYED and not (key.entity == "tag" and key.key == RUN_NAME_TAG) \
@@ -166,7 +170,7 @@ def _run_order(stmt: Any, keys: list[OrderKey], dialect: str) -> tuple[Any, list
     def logged_for(key: OrderKey) -> Any:
         return joined[(key.entity, key.key)].run_pk.is_not(None)
 
-    return stmt, [*_ordering(keys, column_for, dialect, logged_for), Run.start_time.desc(), Run.id]
+    return stmt, [*_ordering(keys, column_for, dialect, logged_for), Run.start_time.desc(), Run.id], joined
 
 
 def _run_order_column(key: OrderKey) -> Any:
@@ -217,9 +221,14 @@ def run_select(search: RunSearch, actor: Actor, dialect: str) -> tuple[Any, list
     deleted = or_(Run.deleted_at.is_not(None), Experiment.deleted_at.is_not(None))
     if search.view != "all":
         stmt = stmt.where(deleted if search.view == "deleted" else not_(deleted))
+    stmt, ordering, joined = _run_order(stmt, search.order, dialect)
     for clause in search.clauses:
-        stmt = stmt.where(run_condition(clause, dialect))
-    return _run_order(stmt, search.order, dialect)
+        series = joined.get(("metric", clause.key)) if clause.entity == "metric" else None
+        if series is not None and clause.op not in NULL_OPS:  # filtered and ordered by one metric: one join
+            stmt = stmt.where(_metric_value_condition(series, clause, dialect))
+        else:
+            stmt = stmt.where(run_condition(clause, dialect))
+    return stmt, ordering
 
 
 def _experiment_name_column() -> Any:

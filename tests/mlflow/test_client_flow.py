@@ -120,6 +120,9 @@ def test_search_runs_filters_and_order(tracking: Server, tmp_path: Path) -> None
     with mlflow.start_run(run_name="late"):
         mlflow.log_metric("grad_norm", 3.0)
     assert found("", ["metrics.grad_norm DESC", "attributes.run_name"]) == ["late", "parent", "child", "failing"]
+    # filtered and ordered by the same metric (one join serves both): NaN and a missing metric never match
+    assert found("metrics.grad_norm != 5", ["metrics.grad_norm ASC"]) == ["late"]
+    assert found("metrics.grad_norm < 5", ["metrics.grad_norm DESC", "attributes.run_name"]) == ["late"]
     first = client.search_runs([experiment.experiment_id], "", order_by=["attributes.run_name"], max_results=2)
     assert [r.info.run_name for r in first] == ["child", "failing"] and first.token
     rest = client.search_runs([experiment.experiment_id], "", order_by=["attributes.run_name"], max_results=3,
