@@ -230,15 +230,21 @@ def _latest(session: Session, experiment_id: str, keys: list[str] | None) -> dic
             for key, rid, name, value, step, ts in run_gates.latest_values(session, experiment_id, keys)}
 
 
+def _read_gated(session: Session, exp: Experiment, extra: tuple[str, ...] = ()) -> tuple:
+    """(gate context, hypothesis criterion, its source, metric keys read, live runs with those summaries): the
+    gate criteria's and the hypothesis' metrics, plus `extra`."""
+    ctx = run_gates.context(session, exp)
+    spec, source = _hypothesis_criterion(exp)
+    keys = sorted({*ctx.keys, *([str(spec.get("metric"))] if spec else []), *extra})
+    return ctx, spec, source, keys, run_gates.read_runs(session, exp.id, keys, ctx.required_params)
+
+
 def dashboard(core: Core, actor: Actor, experiment_id: str) -> dict:
     """The seed's live experiment dashboard: runs by status, best run per criterion, latest metric values,
     gate counts and the hypothesis verdict, from one read of the experiment's metric summaries."""
     with core.sessions() as session:
         exp = require_experiment(session, actor, experiment_id)
-        ctx = run_gates.context(session, exp)
-        spec, source = _hypothesis_criterion(exp)
-        keys = sorted(ctx.keys | ({str(spec.get("metric"))} if spec else set()))
-        rows = run_gates.read_runs(session, experiment_id, keys, ctx.required_params)
+        ctx, spec, source, keys, rows = _read_gated(session, exp)
         latest = _latest(session, experiment_id, keys or None)  # no criteria: every metric's latest value
         version = core.bus.version(f"exp:{experiment_id}")
     results = [run_gates.judge_run(ctx, row) for row in rows]
@@ -274,10 +280,7 @@ def experiment_card(core: Core, actor: Actor, experiment_id: str) -> dict:
     def compute() -> dict:  # dashboard()'s gate counts and verdict, experiment_safety()'s distribution: one read
         with core.sessions() as session:
             exp = require_experiment(session, actor, experiment_id)
-            ctx = run_gates.context(session, exp)
-            spec, source = _hypothesis_criterion(exp)
-            keys = {*ctx.keys, *SAFETY_DEFAULTS, *([str(spec.get("metric"))] if spec else [])}
-            rows = run_gates.read_runs(session, experiment_id, keys, ctx.required_params)
+            ctx, spec, source, _, rows = _read_gated(session, exp, tuple(SAFETY_DEFAULTS))
         results = [run_gates.judge_run(ctx, row) for row in rows]
         return {"dashboard": {"gates": {"counts": run_gates.counts(results)},
                               "hypothesis": _verdict(exp, rows, spec, source)},
