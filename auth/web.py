@@ -23,10 +23,9 @@ from services.context import Actor
 
 LOGIN_LIMIT = "5 per minute; 30 per hour"
 CSRF_COOKIE = "_csrf_token"  # Dash's renderer copies this cookie into an X-CSRFToken header
-PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon", "/favicon.ico", "/healthz",
-                   "/readyz", "/openapi", "/docs")
-DASH_PREFIXES = ("/_dash-", "/_reload-hash", "/_alive_")
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon", "/favicon.ico")  # no session needed
+PUBLIC_PREFIXES = ("/login", *STATIC_PREFIXES, "/healthz", "/readyz", "/openapi", "/docs")
+DASH_PREFIXES = ("/_dash-", "/_reload-hash", "/_alive_")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 LIMITER_KEY = "et_login_limiter"
 ACTOR_CACHE_SECONDS = 5
