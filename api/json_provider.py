@@ -6,6 +6,7 @@ import math
 from itertools import chain
 from typing import Any
 
+import orjson
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
 
@@ -98,13 +99,14 @@ _UNSURE = object()
 _WHITESPACE = b" \t\n\r"  # JSON's; a key's closing quote may be followed by these before its ':'
 _DIGITS = bytes.maketrans(b"123456789E", b"000000000e")  # and signs dropped: 1E+308 and 1e-400 read e000
 _BIG = (b"e000", b"0" * 200)  # a number can overflow only with a 3-digit exponent or 200+ digits
+_LONG = b"0" * 19  # orjson reads an integer past 64 bits as a float, Python's json as an int: those go to json
 _PLAIN = json.JSONDecoder(parse_constant=_refuse)
 _FINITE = json.JSONDecoder(parse_constant=_refuse, parse_float=_finite)
 
 
 def _fast(text: str | bytes) -> Any:
-    """The C parser without the per-object hook, or _UNSURE. NaN/Infinity stop it, and so does an overflowing
-    number where the text could hold one. A duplicate key is ruled out by counting: with no backslash every
+    """orjson (or json's C parser without the per-object hook), or _UNSURE. NaN/Infinity stop it, and so does an
+    overflowing number where the text could hold one. A duplicate key is ruled out by counting: with no backslash every
     '"' delimits a string, so '":' (whitespace removed) occurs once per key/value pair, plus once per string
     starting with ':'; when that count equals the number of distinct keys in the parsed objects, no object
     repeated a key."""
@@ -117,12 +119,25 @@ def _fast(text: str | bytes) -> Any:
     if b"\\" in raw:
         return _UNSURE
     squeezed = raw.translate(_DIGITS, _WHITESPACE + b"+-")
-    decoder = _FINITE if any(mark in squeezed for mark in _BIG) else _PLAIN
     try:
-        value = decoder.decode(text)
+        if _may_overflow(raw, squeezed):
+            value = _FINITE.decode(text)
+        elif _LONG in squeezed:
+            value = _PLAIN.decode(text)
+        else:
+            value = orjson.loads(raw)  # the same values as json's C parser, in a third of its time
     except (_Unsure, ValueError, RecursionError):  # the strict parse raises the same errors with its words
         return _UNSURE
     return value if _distinct_keys(value, raw.count(b"{")) == squeezed.count(b'":') else _UNSURE
+
+
+def _may_overflow(raw: bytes, squeezed: bytes) -> bool:
+    """Whether a number outside the strings could overflow. Only when the whole text shows a mark are the strings
+    (between quote pairs: there is no backslash) cut out, so an id like "…e123…" does not slow every batch."""
+    if not any(mark in squeezed for mark in _BIG):
+        return False
+    outside = b" ".join(raw.split(b'"')[::2]).translate(_DIGITS, _WHITESPACE + b"+-")
+    return any(mark in outside for mark in _BIG)
 
 
 def _distinct_keys(value: Any, objects: int) -> int:

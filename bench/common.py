@@ -64,6 +64,7 @@ def server(backend: str, workers: int = 2, threads: int = 8) -> Iterator[tuple[s
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_up(base, proc)
+            wait_settled(psutil.Process(proc.pid))
             yield base, psutil.Process(proc.pid)
         finally:
             proc.terminate()
@@ -91,6 +92,20 @@ def _wait_up(base: str, proc: subprocess.Popen, timeout: float = 60) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError("server did not come up")
+
+
+def wait_settled(proc: psutil.Process, timeout: float = 120, window: float = 0.5) -> None:
+    """Wait until the server's process tree is idle: a gunicorn worker still importing the app when the first
+    one answers would leave the clients' keep-alive connections all on the ready worker for the whole run."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tree = [proc, *proc.children(recursive=True)]
+        before = sum(sum(p.cpu_times()[:2]) for p in tree if p.is_running())
+        time.sleep(window)
+        after = sum(sum(p.cpu_times()[:2]) for p in tree if p.is_running())
+        if after - before < 0.05 * window:
+            return
+    raise RuntimeError("server did not settle")
 
 
 def token(base: str) -> str:

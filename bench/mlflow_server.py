@@ -19,7 +19,7 @@ from typing import Iterator
 import psutil
 import requests
 
-from common import free_port
+from common import free_port, wait_settled
 
 HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE / "requirements-mlflow-server.txt"
@@ -70,6 +70,7 @@ def mlflow_server(backend_uri: str, workers: int = 2) -> Iterator[tuple[str, psu
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_up(base, proc, Path(tmp, "server.log"))
+            wait_settled(psutil.Process(proc.pid))
             yield base, psutil.Process(proc.pid)
         finally:
             _stop(proc)

@@ -27,9 +27,14 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def ensure_series(session: Session, run_pk: int, keys: list[str]) -> dict[str, int]:
-    """Return {key: series_id}, creating missing series (race-safe with ON CONFLICT DO NOTHING)."""
-    ids = _series_ids(session, run_pk, keys)
+def ensure_series(session: Session, run_pk: int, keys: list[str], known: dict[str, int] | None = None
+                  ) -> dict[str, int]:
+    """Return {key: series_id}, creating missing series (race-safe with ON CONFLICT DO NOTHING). `known` holds
+    every series of the run the caller has just read (key → id), so only the rest are looked up."""
+    if known is None:
+        ids = _series_ids(session, run_pk, keys)
+    else:
+        ids = {k: known[k] for k in keys if k in known}
     missing = [k for k in keys if k not in ids]
     if missing:
         maker = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
@@ -84,23 +89,28 @@ UPDATE metric_series AS s SET
                      ELSE s.rollup_from END
 FROM (VALUES %s) AS b(sid, n, bmin, bmin_step, bmax, bmax_step, blast, blast_step, blast_ts, bfirst_step)
 WHERE s.id = b.sid
+RETURNING s.id, s.count, s.rollup_from, s.last_step
 """
 _MERGE_FIELDS = ("sid", "n", "bmin", "bmin_step", "bmax", "bmax_step", "blast", "blast_step", "blast_ts",
                  "bfirst_step")
 
 
-def merge_summaries(session: Session, batches: list[dict]) -> None:
+SeriesState = tuple[int, int, int | None, int | None]  # id, count, rollup_from, last_step after the merge
+
+
+def merge_summaries(session: Session, batches: list[dict]) -> list[SeriesState] | None:
     """Fold each key's batch aggregates into its summary row, in SQL, so concurrent batches compose.
 
-    Postgres: one UPDATE ... FROM (VALUES ...) round trip; SQLite: an executemany of the same logic.
+    Postgres: one UPDATE ... FROM (VALUES ...) round trip that returns each series' new state (for the rollup
+    check); SQLite: an executemany of the same logic, returning None.
     """
     if _dialect(session) == "postgresql":
         rows = [tuple(b[f] for f in _MERGE_FIELDS) for b in batches]
         dbapi_conn = session.connection().connection.dbapi_connection
         with dbapi_conn.cursor() as cursor:
-            execute_values(cursor, _PG_MERGE, rows, template="(%s, %s, %s::float8, %s::bigint, %s::float8, "
-                           "%s::bigint, %s::float8, %s::bigint, %s::bigint, %s::bigint)")
-        return
+            return execute_values(cursor, _PG_MERGE, rows, page_size=max(len(rows), 1), fetch=True,
+                                  template="(%s, %s, %s::float8, %s::bigint, %s::float8, "
+                                  "%s::bigint, %s::float8, %s::bigint, %s::bigint, %s::bigint)")
     s = MetricSeries
     lower = or_(s.min_value.is_(None), bindparam("bmin") < s.min_value)
     higher = or_(s.max_value.is_(None), bindparam("bmax") > s.max_value)

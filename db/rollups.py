@@ -61,13 +61,19 @@ def refresh(session: Session, series_id: int) -> None:
     session.execute(update(MetricSeries).where(MetricSeries.id == series_id).values(rollup_from=None))
 
 
-def refresh_stale(session: Session, series_ids: list[int], min_count: int, span: int) -> None:
+def refresh_stale(session: Session, series_ids: list[int], min_count: int, span: int,
+                  states: list[tuple[int, int, int | None, int | None]] | None = None) -> None:
     """At write time: refresh the series longer than min_count points whose stale tail reaches `span` steps, so a
-    chart read never has more than that tail to build (a first chart of a 1M-point series stays flat)."""
-    stale = session.execute(select(MetricSeries.id).where(
-        MetricSeries.id.in_(series_ids), MetricSeries.count > min_count, MetricSeries.rollup_from.is_not(None),
-        or_(MetricSeries.rollup_from < 0, MetricSeries.last_step - MetricSeries.rollup_from >= span))
-        .order_by(MetricSeries.id)).scalars().all()
+    chart read never has more than that tail to build (a first chart of a 1M-point series stays flat).
+    `states` (id, count, rollup_from, last_step), when the caller has them fresh, spare the query."""
+    if states is not None:
+        stale = sorted(sid for sid, count, start, last in states if count > min_count and start is not None
+                       and (start < 0 or (last is not None and last - start >= span)))
+    else:
+        stale = session.execute(select(MetricSeries.id).where(
+            MetricSeries.id.in_(series_ids), MetricSeries.count > min_count, MetricSeries.rollup_from.is_not(None),
+            or_(MetricSeries.rollup_from < 0, MetricSeries.last_step - MetricSeries.rollup_from >= span))
+            .order_by(MetricSeries.id)).scalars().all()
     for series_id in stale:
         refresh(session, series_id)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.sql import Select
 
 from db.models import Experiment, Project, ProjectShare, Run
@@ -51,7 +51,8 @@ def require_run(session: Session, actor: Actor, run_id: str, need: str = "viewer
     """One query for run, experiment and project; 404 unless the actor may see it, 403 if the role is short."""
     stmt = (select(Run, Project).join(Experiment, Experiment.id == Run.experiment_id)
             .join(Project, Project.id == Experiment.project_id)
-            .where(Run.id == run_id, Run.deleted_at.is_(None), Experiment.deleted_at.is_(None)))
+            .where(Run.id == run_id, Run.deleted_at.is_(None), Experiment.deleted_at.is_(None))
+            .options(lazyload(Project.tag_rows)))  # a caller wanting the project's tags loads them on access
     if lock and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Run)
     row = session.execute(stmt).first() if isinstance(run_id, str) else None

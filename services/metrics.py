@@ -88,26 +88,29 @@ def _check_size(points: list[Point]) -> None:
         raise Invalid(f"at most {MAX_POINTS_PER_REQUEST} metric values per request", "metrics")
 
 
-Prepare = Callable[[Session, Run, list[Point]], list[Point]]
+Prepare = Callable[[Session, Run, list[Point]], tuple[list[Point], dict[str, int]]]  # and the run's series ids
 
 
 def log_points(core: Core, actor: Actor, run_id: str, points: list[Point], prepare: Prepare | None = None) -> dict:
     """Store a batch atomically: points, summaries and one audit row; then bump versions and publish.
-    `prepare` may rewrite the points inside the same transaction (the MLflow path settles replays there)."""
+    `prepare` may rewrite the points inside the same transaction (the MLflow path settles replays there); it
+    returns them with every series id of the run it read, so those are not looked up again."""
     _check_size(points)
     with core.sessions() as session:
         try:
             with session.begin():
                 run = require_run(session, actor, run_id, "editor")
                 ensure_writable(run)
+                known = None
                 if prepare is not None:
-                    points = prepare(session, run, points)
+                    points, known = prepare(session, run, points)
                     if not points:
                         return {"run_id": run_id, "accepted": 0}
-                series_ids = metric_rows.ensure_series(session, run.pk, sorted({p.key for p in points}))
+                series_ids = metric_rows.ensure_series(session, run.pk, sorted({p.key for p in points}), known)
                 metric_rows.insert_points(session, [(series_ids[p.key], p.step, p.ts, p.value) for p in points])
-                metric_rows.merge_summaries(session, _batch_summaries(points, series_ids))
-                rollups.refresh_stale(session, list(series_ids.values()), RAW_DOWNSAMPLE_LIMIT, EAGER_ROLLUP_STEPS)
+                states = metric_rows.merge_summaries(session, _batch_summaries(points, series_ids))
+                rollups.refresh_stale(session, list(series_ids.values()), RAW_DOWNSAMPLE_LIMIT, EAGER_ROLLUP_STEPS,
+                                      states)
                 audit.record(session, actor, "metrics.log", "run", run_id, after={"points": len(points)})
                 experiment_id = run.experiment_id
         except IntegrityError:

@@ -98,16 +98,18 @@ def _same(a: float | None, b: float) -> bool:
     return (a is None or math.isnan(a)) if math.isnan(b) else a == b
 
 
-def _settle(session: Session, run: Run, points: list[Point]) -> list[Point]:
+def _settle(session: Session, run: Run, points: list[Point]) -> tuple[list[Point], dict[str, int]]:
     """Drop exact replays; move a different value logged at a taken (step, timestamp) 1 ms later, because
     MLflow keeps both values where our key is (step, timestamp). Keys whose batch starts after their last
-    stored step (what a training loop sends) cannot collide, so only the other keys' points are read back."""
+    stored step (what a training loop sends) cannot collide, so only the other keys' points are read back.
+    Returns the points to store and the ids of the batch's keys that already have a series."""
     keys, _, steps, stamps = zip(*points)
     first = dict(sorted(zip(keys, steps), key=itemgetter(1), reverse=True))  # the last write wins: lowest step
-    series = {key: sid for key, sid, count, last_step in session.execute(
-        select(MetricSeries.key, MetricSeries.id, MetricSeries.count, MetricSeries.last_step).where(
-            MetricSeries.run_pk == run.pk, MetricSeries.key.in_(list(first))))
-        if count and (last_step is None or first[key] <= last_step)}
+    stored = session.execute(select(MetricSeries.key, MetricSeries.id, MetricSeries.count, MetricSeries.last_step)
+                             .where(MetricSeries.run_pk == run.pk, MetricSeries.key.in_(list(first)))).all()
+    known = {key: sid for key, sid, _, _ in stored}
+    series = {key: sid for key, sid, count, last_step in stored
+              if count and (last_step is None or first[key] <= last_step)}
     taken: dict[tuple[str, int, int], float | None] = {}
     old = [p for p in points if p.key in series] if series else []
     if old:
@@ -118,7 +120,7 @@ def _settle(session: Session, run: Run, points: list[Point]) -> list[Point]:
             p.ts.between(min(x.ts for x in old), max(x.ts for x in old) + len(points))))
         taken = {(by_id[sid], step, ts): value for sid, step, ts, value in rows}
     elif len(set(zip(keys, steps, stamps))) == len(points):
-        return points  # nothing stored to collide with, and no (key, step, timestamp) twice in the batch
+        return points, known  # nothing stored to collide with, and no (key, step, timestamp) twice in the batch
     settled: list[Point] = []
     for point in points:
         ts = point.ts
@@ -128,7 +130,7 @@ def _settle(session: Session, run: Run, points: list[Point]) -> list[Point]:
             continue  # the very same value is already there: a replay
         taken[(point.key, point.step, ts)] = point.value
         settled.append(point if ts == point.ts else Point(point.key, point.value, point.step, ts))
-    return settled
+    return settled, known
 
 
 def _unique_violation(exc: Exception) -> bool:

@@ -78,6 +78,28 @@ def test_the_fast_path_takes_an_mlflow_batch_and_leaves_the_rest() -> None:
             assert json_provider._fast(body) is json_provider._UNSURE
 
 
+def test_numbers_only_outside_strings_take_the_overflow_checking_parse() -> None:
+    """A run id like "…e123…" reads "e000" once digits are masked; only a real number's exponent may cost the
+    per-number hook (the slow parse is still right, but every batch of that run paid for it)."""
+    assert not json_provider._may_overflow(b'{"run_id": "ae1234", "v": 1.5}', b'{"run_id":"ae0000","v":0.0}')
+    for raw in (b'{"id": "ae1234", "v": 1e400}', b'{"v": 1E+308, "w": "x"}', b'[1' + b"0" * 220 + b"]"):
+        squeezed = raw.translate(json_provider._DIGITS, json_provider._WHITESPACE + b"+-")
+        assert json_provider._may_overflow(raw, squeezed)
+    assert strict_loads('{"run_id": "fe12345", "v": 2.5}') == {"run_id": "fe12345", "v": 2.5}
+
+
+def test_the_fast_parse_reads_numbers_as_the_strict_parse_does() -> None:
+    """Integers past 64 bits stay ints (orjson would make them floats); doubles round the same, digit for digit."""
+    rnd = random.Random(7)
+    doubles = [rnd.uniform(-1e6, 1e6) for _ in range(300)] + [rnd.random() * 10 ** rnd.randint(-300, 300)
+                                                            for _ in range(300)]
+    body = json.dumps({"ints": [2**63 - 1, -(2**63), 2**64, 10**30, 123456789012345678901],
+                       "doubles": doubles, "short": [f"{d:.5g}" for d in doubles[:50]]})
+    fast = json_provider._fast(body.encode())
+    assert fast == json.loads(body) and [type(i) for i in fast["ints"]] == [int] * 5
+    assert json_provider._fast('{"v": 100000000000000000000}') == {"v": 10**20}
+
+
 def _random_value(rnd: random.Random, depth: int) -> Any:
     kind = rnd.randrange(9 if depth < 4 else 6)
     if kind == 0:
