@@ -130,15 +130,22 @@ def ingest(t: Target, threads: int, per_thread: int) -> dict:
 
     sampler = RssSampler(t.proc)
     sampler.start()
+    before = _cpu_by_process(t.proc)
     with ThreadPoolExecutor(threads) as pool:
         elapsed, latencies = _timed(lambda: [x for lats in pool.map(client, run_ids) for x in lats])
+    after = _cpu_by_process(t.proc)
     peak = sampler.stop()
     stored = sum(len(t.history(r, f"m{k}")) for r in run_ids for k in range(INGEST_KEYS))
     total = threads * per_thread * 1000
     assert stored == total, f"{t.name}: stored {stored} of {total} points"
     return {"points": total, "seconds": elapsed, "points_per_s": total / elapsed, "stored": stored,
             "p50_ms": percentile(latencies, 0.5) * 1000, "p95_ms": percentile(latencies, 0.95) * 1000,
-            "peak_rss_mb": peak / 2**20}
+            "peak_rss_mb": peak / 2**20,  # how the work fell on the server's processes (a lopsided split = one busy)
+            "server_cpu_s": sorted((round(after[pid] - before.get(pid, 0.0), 2) for pid in after), reverse=True)}
+
+
+def _cpu_by_process(proc: psutil.Process) -> dict[int, float]:
+    return {p.pid: sum(p.cpu_times()[:2]) for p in [proc, *proc.children(recursive=True)]}
 
 
 # ---------------------------------------------------------------- workload 2: single log-metric latency
