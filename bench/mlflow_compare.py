@@ -33,7 +33,7 @@ import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RssSampler, fresh_pg_database, percentile, server, token  # noqa: E402
+from common import RssSampler, fresh_pg_database, percentile, server, token, wait_settled  # noqa: E402
 from mlflow_server import mlflow_server, mlflow_version  # noqa: E402
 
 API = "/api/2.0/mlflow"
@@ -282,7 +282,9 @@ def analyze(t: Target) -> None:
     engine = create_engine("postgresql+psycopg2://" + t.db_url.split("://", 1)[1], isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
+        conn.execute(text("CHECKPOINT"))  # the seeding's dirty pages are written now, not during the timed reads
     engine.dispose()
+    wait_settled(t.proc)
 
 
 def _psycopg2_url(url: str) -> str:
@@ -380,7 +382,7 @@ def main() -> None:
     parser.add_argument("--log-metric", type=int, default=500, help="sequential log-metric requests")
     parser.add_argument("--runs", type=int, default=10_000, help="runs seeded for search and paging")
     parser.add_argument("--history-points", type=int, default=200_000)
-    parser.add_argument("--repeats", type=int, default=3, help="repeats of the read workloads (median reported)")
+    parser.add_argument("--repeats", type=int, default=5, help="repeats of the read workloads (median reported)")
     parser.add_argument("--small", action="store_true",
                         help="reduced sizes: 5 requests/thread, 200 log-metric, 2000 runs, 50000 history points")
     parser.add_argument("--only", choices=["ours", "mlflow"], help="measure one server only")

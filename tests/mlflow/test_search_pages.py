@@ -13,7 +13,7 @@ from db.models import MetricSeries, Param, Run, RunTag
 from services import accounts
 from services.context import Actor
 from services.mlflow_search import run_select
-from services.mlflow_search_json import page_json_select, run_search, search_runs
+from services.mlflow_search_json import page_json_select, page_params, run_search, search_runs, search_runs_json
 from services.mlflow_store import wire_runs
 from tests.conftest import PASSWORD
 from tests.mlflow.conftest import USER, Server, unique
@@ -90,7 +90,7 @@ def sql_page_and_python_page(server: Server, exp: str, **kw: Any) -> tuple[list,
     with server.core.sessions() as session:
         locale_keys(session)
         stmt, ordering = run_select(search, alice(server), "postgresql")
-        body, more = session.execute(page_json_select(stmt, ordering, search.offset, search.limit)).one()
+        body, more = session.execute(page_json_select(stmt, ordering), page_params(search.offset, search.limit)).one()
         rows = session.execute(stmt.order_by(*ordering).offset(search.offset).limit(search.limit + 1)).all()
         expected = wire_runs(session, rows[:search.limit])
     return json.loads(body), more, expected, len(rows) > search.limit
@@ -167,3 +167,21 @@ def test_paging_over_http(any_server: Server) -> None:
     found = post(any_server, "/runs/search", {"experiment_ids": [exp], "filter": "metrics.acc > 0.5",
                                               "order_by": ["metrics.acc DESC"]})
     assert set(found) == {"runs"} and [r["info"]["run_name"] for r in found["runs"]] == ["child"]
+
+
+def test_a_reused_page_statement_keeps_each_actor_and_filter_value_apart(postgres_server: Server) -> None:
+    """Page statements are built once per search shape; another team's member asking the very same search sees
+    nothing, and the same filter with another value finds other runs."""
+    exp = seed_edges(postgres_server)
+    core = postgres_server.core
+    name = unique("outsider")
+    accounts.create_user(core, None, name, PASSWORD)
+    team = accounts.create_team(core, None, unique("other-team"))["name"]
+    accounts.set_membership(core, None, team, name, "editor")
+    outsider = accounts.authenticate(core, name, PASSWORD)
+    for _ in range(2):
+        mine, _ = search_runs_json(core, alice(postgres_server), [exp], "params.lr = '0.01'", "ALL", 5)
+        theirs, _ = search_runs_json(core, outsider, [exp], "params.lr = '0.01'", "ALL", 5)
+        other_value, _ = search_runs_json(core, alice(postgres_server), [exp], "params.lr = '0.02'", "ALL", 5)
+        assert [r["info"]["run_name"] for r in json.loads(mine)] == ["child"]
+        assert json.loads(theirs) == [] and json.loads(other_value) == []
