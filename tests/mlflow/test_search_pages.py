@@ -13,6 +13,7 @@ from db.models import MetricSeries, Param, Run, RunTag
 from services import accounts
 from services.context import Actor
 from services.mlflow_search import run_select
+from services import mlflow_search_json
 from services.mlflow_search_json import page_json_select, page_params, run_search, search_runs, search_runs_json
 from services.mlflow_store import wire_runs
 from tests.conftest import PASSWORD
@@ -185,3 +186,20 @@ def test_a_reused_page_statement_keeps_each_actor_and_filter_value_apart(postgre
         other_value, _ = search_runs_json(core, alice(postgres_server), [exp], "params.lr = '0.02'", "ALL", 5)
         assert [r["info"]["run_name"] for r in json.loads(mine)] == ["child"]
         assert json.loads(theirs) == [] and json.loads(other_value) == []
+
+
+@pytest.mark.parametrize("kw", [
+    {"run_view_type": "ALL"},
+    {"run_view_type": "ALL", "max_results": 3, "page_token": "eyJvZmZzZXQiOiAzfQ=="},  # offset 3: a middle page
+    {"run_view_type": "ALL", "order_by": ["metrics.acc DESC", "attributes.run_name"]},
+    {"filter_string": "params.lr = 'none'"},
+])
+def test_a_page_written_in_two_halves_equals_wire_runs(postgres_server: Server, monkeypatch: pytest.MonkeyPatch,
+                                                       kw: dict) -> None:
+    """Long pages are written by two connections (their pks first, then each half's JSON): same runs, same order,
+    same token as the Python-built page."""
+    monkeypatch.setattr(mlflow_search_json, "SPLIT_AT", 2)
+    exp = seed_edges(postgres_server)
+    got, token = search_runs_json(postgres_server.core, alice(postgres_server), [exp], **kw)
+    expected, expected_token = search_runs(postgres_server.core, alice(postgres_server), [exp], **kw)
+    assert token == expected_token and same(json.loads(got), expected), got[:3000]
