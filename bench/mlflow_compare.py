@@ -12,6 +12,9 @@ Workloads, each response checked, stored points counted at the end:
     python bench/mlflow_compare.py                 # full size (about 15-25 minutes on 2 cores, mostly MLflow)
     python bench/mlflow_compare.py --small         # reduced sizes
     python bench/mlflow_compare.py --only ours     # one side only (e.g. to profile ours)
+
+MLFLOW_SERVER_OPTS adds options to `mlflow server` (default: its own uvicorn workers), e.g. MLflow on gunicorn
+with a socket per worker: MLFLOW_SERVER_OPTS='--gunicorn-opts "--reuse-port --threads 8"'.
 """
 from __future__ import annotations
 

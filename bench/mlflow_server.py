@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def mlflow_server(backend_uri: str, workers: int = 2) -> Iterator[tuple[str, psu
         env.pop("VIRTUAL_ENV", None)
         cmd = [str(bin_dir / "mlflow"), "server", "--backend-store-uri", backend_uri,
                "--artifacts-destination", Path(tmp, "artifacts").as_uri(), "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(workers)]
+               "--port", str(port), "--workers", str(workers), *shlex.split(os.environ.get("MLFLOW_SERVER_OPTS", ""))]
         log = open(Path(tmp, "server.log"), "wb")
         proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
