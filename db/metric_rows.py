@@ -30,7 +30,8 @@ def _dialect(session: Session) -> str:
 def ensure_series(session: Session, run_pk: int, keys: list[str], known: dict[str, int] | None = None
                   ) -> dict[str, int]:
     """Return {key: series_id}, creating missing series (race-safe with ON CONFLICT DO NOTHING). `known` holds
-    every series of the run the caller has just read (key → id), so only the rest are looked up."""
+    the run's existing series among these keys, as the caller has just read them (key → id): then only the
+    keys missing from it are created, with no lookup first."""
     if known is None:
         ids = _series_ids(session, run_pk, keys)
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from db.metric_rows import SeriesState
 from db.models import MetricRollup, MetricSeries
 
 WIDTH = 16  # level k buckets span WIDTH ** (k + 1) steps
@@ -62,7 +63,7 @@ def refresh(session: Session, series_id: int) -> None:
 
 
 def refresh_stale(session: Session, series_ids: list[int], min_count: int, span: int,
-                  states: list[tuple[int, int, int | None, int | None]] | None = None) -> None:
+                  states: list[SeriesState] | None = None) -> None:
     """At write time: refresh the series longer than min_count points whose stale tail reaches `span` steps, so a
     chart read never has more than that tail to build (a first chart of a 1M-point series stays flat).
     `states` (id, count, rollup_from, last_step), when the caller has them fresh, spare the query."""

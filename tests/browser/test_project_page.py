@@ -107,7 +107,7 @@ def test_settings_change_description_and_share_with_another_team(duo: DashCompos
     _open(duo, imaging)
     duo.find_element("#project-settings-open").click()
     duo.wait_for_element("#project-settings-description")
-    assert "Not shared with other teams" in duo.wait_for_element("#project-shares").text
+    duo.wait_for_contains_text("#project-shares", "Not shared with other teams")  # .text is '' while it fades in
     duo.clear_input("#project-settings-description")
     duo.find_element("#project-settings-description").send_keys("Chest X-ray classifiers, shared with radiology")
     duo.clear_input("#project-settings-tags")
