@@ -277,15 +277,15 @@ def ours(backend: str, workers: int) -> Iterator[Target]:
 
 
 def analyze(t: Target) -> None:
-    """ANALYZE the target's Postgres database after seeding, as autovacuum would on a production server (this
-    machine's Postgres runs with autovacuum=off, so without it the planner sees never-analyzed tables)."""
+    """VACUUM and ANALYZE the target's Postgres database after seeding, as autovacuum would on a production server
+    (this machine's Postgres runs with autovacuum=off, so without it the planner sees never-analyzed tables)."""
     if not t.db_url:
         return
     from sqlalchemy import create_engine, text
 
     engine = create_engine("postgresql+psycopg2://" + t.db_url.split("://", 1)[1], isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
+        conn.execute(text("VACUUM (ANALYZE)"))  # as autovacuum does after this many inserts (visibility map, hints)
         conn.execute(text("CHECKPOINT"))  # the seeding's dirty pages are written now, not during the timed reads
     engine.dispose()
     wait_settled(t.proc)
