@@ -188,6 +188,12 @@ _RUNS_OF_PKS = text(f"WITH shown AS (SELECT {', '.join(f'runs.{c.key}' for c in 
                     ).columns(column("runs", Text))
 
 
+def _limited(stmt: Any, ordering: list) -> Any:
+    """The ordered runs from page_params' offset, as many as its page_fetch (a top-N sort, not a full sort)."""
+    return (stmt.order_by(*ordering).offset(bindparam("page_offset", type_=Integer))
+            .limit(bindparam("page_fetch", type_=Integer)).subquery("limited"))
+
+
 def page_json_select(stmt: Any, ordering: list) -> Any:
     """One Postgres statement → (JSON array text of the page's MLflow Runs in order, whether a next page exists);
     the page's place comes with the execution, as page_params(offset, limit).
@@ -196,8 +202,7 @@ def page_json_select(stmt: Any, ordering: list) -> Any:
     from ORDER BY ... LIMIT (a top-N sort, not a full sort) and are numbered in that order by row_number() OVER ()
     one level up, where nothing else happens; the runs up to `limit` are written as text (concat and string_agg,
     to_json only to quote values: the same page through json_build_object/json_agg took ~1.5x as long)."""
-    limited = (stmt.order_by(*ordering).offset(bindparam("page_offset", type_=Integer))
-               .limit(bindparam("page_fetch", type_=Integer)).subquery("limited"))
+    limited = _limited(stmt, ordering)
     page = select(limited, func.row_number().over().label("ord")).cte("page")
     shown = select(page).where(page.c.ord <= bindparam("page_limit", type_=Integer)).cte("shown")
     return _PAGE_RUNS_TEXT.add_cte(page, shown)
@@ -205,8 +210,7 @@ def page_json_select(stmt: Any, ordering: list) -> Any:
 
 def page_pks_select(stmt: Any, ordering: list) -> Any:
     """The pks of the page's runs and one more, in order (page_params bind the page's place)."""
-    limited = (stmt.order_by(*ordering).offset(bindparam("page_offset", type_=Integer))
-               .limit(bindparam("page_fetch", type_=Integer)).subquery("limited"))
+    limited = _limited(stmt, ordering)
     return select(limited.c.pk)
 
 
