@@ -75,6 +75,17 @@ def world(make_user: Callable[..., Api]) -> dict[str, Any]:
     return {"alice": alice, "project": project["id"], "exp": exp["id"], "runs": runs, "other_run": other_run}
 
 
+class StreamClient(Client):
+    """simple_websocket's Client, except frames that arrive in the same read as the 101 response are handled.
+
+    Its handshake takes only the first event of that read; frames behind it (a refusal's error envelope and close)
+    sit in the parser until more bytes come, and a server that closes straight away then looks like a drop (1005)."""
+
+    def _thread(self) -> None:
+        self.connected = self._handle_events()
+        super()._thread()
+
+
 def ws_url(base: str, path: str, **query: str) -> str:
     url = base.replace("http://", "ws://") + path
     return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
@@ -82,7 +93,7 @@ def ws_url(base: str, path: str, **query: str) -> str:
 
 def connect(base: str, path: str, bearer: str | None = None, **query: str) -> Client:
     headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-    return Client.connect(ws_url(base, path, **query), headers=headers)
+    return StreamClient.connect(ws_url(base, path, **query), headers=headers)
 
 
 def receive(ws: Client, timeout: float = WAIT) -> Any:

@@ -9,13 +9,13 @@ from typing import Callable
 
 import pytest
 import requests
-from simple_websocket import Client, ConnectionError as HandshakeError
+from simple_websocket import ConnectionError as HandshakeError
 
 from services import streams
 from services.context import Core
 from tests.api.streams_support import (  # noqa: F401 (live_url and world are fixtures)
-    QUIET, SEED, WAIT, closing, connect, live_url, post_metrics, receive, refused, subscribers, wait_for, world,
-    ws_url)
+    QUIET, SEED, WAIT, StreamClient, closing, connect, live_url, post_metrics, receive, refused, subscribers,
+    wait_for, world, ws_url)
 from tests.conftest import PASSWORD, Api
 
 # ---------------------------------------------------------------- authentication and permissions
@@ -34,7 +34,7 @@ def test_basic_auth_is_accepted_like_the_rest_of_the_api(live_url: str, world: d
     run_id = world["runs"][0]
     basic = base64.b64encode(b"alice:correct-horse-battery").decode()
     url = ws_url(live_url, f"/api/v1/runs/{run_id}/metrics/stream")
-    with closing(Client.connect(url, headers={"Authorization": f"Basic {basic}"})) as ws:
+    with closing(StreamClient.connect(url, headers={"Authorization": f"Basic {basic}"})) as ws:
         assert ws.receive(timeout=QUIET) is None and ws.connected
 
 
@@ -109,15 +109,15 @@ def test_a_signed_in_browser_session_streams_from_its_own_origin_only(live_url: 
     run_id = world["runs"][0]
     url = ws_url(live_url, f"/api/v1/runs/{run_id}/metrics/stream")
     # simple_websocket sends Host without the port, so the page's own origin is http://127.0.0.1 here
-    with closing(Client.connect(url, headers={"Cookie": cookie, "Origin": "http://127.0.0.1"})) as ws:
+    with closing(StreamClient.connect(url, headers={"Cookie": cookie, "Origin": "http://127.0.0.1"})) as ws:
         assert wait_for(lambda: subscribers(core, f"run:{run_id}") == 1)
         post_metrics(live_url, world["alice"].token, run_id, SEED)
         assert receive(ws)["run_id"] == run_id
-    with closing(Client.connect(url, headers={"Cookie": cookie, "Origin": "http://evil.example"})) as ws:
+    with closing(StreamClient.connect(url, headers={"Cookie": cookie, "Origin": "http://evil.example"})) as ws:
         error, code = refused(ws)
         assert (code, error["code"]) == (4403, "forbidden")
     with pytest.raises(HandshakeError) as failure:  # no cookie, no token
-        Client.connect(url, headers={"Origin": "http://127.0.0.1"})
+        StreamClient.connect(url, headers={"Origin": "http://127.0.0.1"})
     assert failure.value.status_code == 401
 
 
