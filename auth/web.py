@@ -69,7 +69,10 @@ LOGIN_PAGE = """<!doctype html>
       <button id="login-submit" class="btn btn-primary w-100" type="submit">Sign in</button>
     </form>
   </div>
-</main></body></html>"""
+</main>
+<script>/* an MLflow UI link (/#/experiments/...) keeps its fragment through sign-in */
+if (location.hash.startsWith("#/experiments/")) { document.querySelector("input[name=next]").value = "/" + location.hash; }
+</script></body></html>"""
 
 
 def safe_next(target: str | None) -> str:

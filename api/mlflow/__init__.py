@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api.mlflow import artifacts, tracking
+from api.mlflow import artifacts, tracking, ui_links
 from api.mlflow.wire import service_error, translate_envelope
 from services.errors import ServiceError
 
@@ -15,3 +15,4 @@ def register(server: Flask) -> None:
         bp.after_request(translate_envelope)
         server.register_blueprint(bp)
     server.before_request_funcs.setdefault(None, []).insert(0, artifacts.opaque_upload_body)
+    ui_links.register(server)
