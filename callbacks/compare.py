@@ -65,7 +65,11 @@ def loaded_runs(handle: dict | None) -> list[dict]:
 
 def _header(runs: list[dict]) -> html.Div:
     experiments = {r["experiment_id"]: r["experiment_name"] for r in runs}
+    projects = {r["project_id"]: r["project_name"] for r in runs}
     trail = [("Projects", "/projects")]
+    if len(projects) == 1:
+        (project_id, project_name), = projects.items()
+        trail.append((project_name, f"/projects/{project_id}"))
     if len(experiments) == 1:
         (exp_id, exp_name), = experiments.items()
         trail.append((exp_name, f"/experiments/{exp_id}"))

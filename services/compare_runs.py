@@ -7,7 +7,7 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.orm import noload
 
-from db.models import Experiment, MetricSeries, Param, Run, RunTag
+from db.models import Experiment, MetricSeries, Param, Project, Run, RunTag
 from live.cache import cached
 from services import gates, run_gates, validation
 from services.access import visible_project_ids
@@ -21,8 +21,8 @@ CACHE_TTL = 1800  # seconds a loaded comparison stays cached (the key moves with
 def load_runs(core: Core, actor: Actor, run_ids: list[str]) -> dict:
     """{"runs": [...in the asked order], "missing": [ids not found or not visible (one answer for both)]}.
 
-    Each run: id, name, status, experiment_id, experiment_name, start_time, params {key: number or text},
-    tags {key: text}, metrics {key: {"last", "min", "max", "count"}} and gate (its safety-gate verdict: passed,
+    Each run: id, name, status, experiment_id, experiment_name, project_id, project_name, start_time, params
+    {key: number or text}, tags {key: text}, metrics {key: {"last", "min", "max", "count"}} and gate (its safety-gate verdict: passed,
     failed, incomplete or no_criteria). Four queries per block of ids plus one for the experiments' gates,
     never one per run.
     """
@@ -95,11 +95,14 @@ def _load(session, actor: Actor, wanted: list[str]) -> dict[str, dict]:  # noqa:
 def _runs(session, actor: Actor, block: list[str]) -> dict[int, dict]:  # noqa: ANN001
     """Query 1: the visible live runs with their experiment's name (one row per run)."""
     stmt = _visible_filter(select(Run.pk, Run.id, Run.name, Run.status, Run.start_time, Run.experiment_id,
-                                  Experiment.name), actor).where(Run.id.in_(block))
+                                  Experiment.name, Project.id, Project.name), actor) \
+        .join(Project, Project.id == Experiment.project_id).where(Run.id.in_(block))
     return {pk: {"id": rid, "name": name, "status": status, "experiment_id": exp_id, "experiment_name": exp_name,
+                 "project_id": project_id, "project_name": project_name,
                  "start_time": validation.iso(start), "params": {}, "tags": {}, "metrics": {},
                  "gate": gates.NO_CRITERIA}
-            for pk, rid, name, status, start, exp_id, exp_name in session.execute(stmt).tuples()}
+            for pk, rid, name, status, start, exp_id, exp_name, project_id, project_name
+            in session.execute(stmt).tuples()}
 
 
 def _add_params(session, by_pk: dict[int, dict]) -> None:  # noqa: ANN001

@@ -75,6 +75,8 @@ def test_runs_load_in_the_asked_order_with_baseline_and_metric_from_the_url(back
     assert find(page, ids.COMPARE_BASELINE).value == chosen[1]
     assert find(page, ids.COMPARE_METRIC).value == "loss" and find(page, ids.COMPARE_DIFF_ONLY).value is True
     assert "Compare 3 runs" in text(page) and "baseline-model-v1" in text(page)
+    crumbs = [c.href for c in walk(page) if getattr(c, "href", None)]
+    assert f"/projects/{seed.project_id}" in crumbs and f"/experiments/{seed.experiment_id}" in crumbs
     default = _page(backend, seed.alice, runs=",".join(chosen), baseline="not-a-run", metrics="nope", diff="0")
     assert find(default, ids.COMPARE_BASELINE).value == chosen[0]  # unknown baseline: the first run
     assert find(default, ids.COMPARE_METRIC).value == "accuracy" and find(default, ids.COMPARE_DIFF_ONLY).value is False
