@@ -76,9 +76,13 @@ def _chart_grid(charts: list, view: ChartView) -> dbc.Row:
 
 
 def _subtitle(run: dict) -> str:
-    parts = [f"started {run['start_time'][:19].replace('T', ' ')} UTC"]
+    """by <user> · started … UTC · took … s · commit <first 8 of the git commit>"""
+    parts = [f"by {run['user']}"] if run.get("user") else []
+    parts.append(f"started {run['start_time'][:19].replace('T', ' ')} UTC")
     if run["duration_ms"] is not None:
         parts.append(f"took {run['duration_ms'] / 1000:.1f} s")
+    if run["git_commit"]:
+        parts.append(f"commit {run['git_commit'][:8]}")
     return " · ".join(parts)
 
 

@@ -19,6 +19,7 @@ MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_ENTITIES_PER_BATCH = 1000
 MAX_TAG_VALUE = 8000
+GIT_COMMIT_TAG = "mlflow.source.git.commit"  # the client sets it when the script is in a git checkout
 
 
 def check_tags(tags: dict[str, Any]) -> None:
@@ -49,8 +50,10 @@ def create(core: Core, actor: Actor, experiment_id: str, start_time: int | None,
     parent_id = _same_experiment_parent(core, actor, tags.get(PARENT_TAG), real_id)
     if parent_id:
         tags.pop(PARENT_TAG)
+    commit = tags.get(GIT_COMMIT_TAG)
     created = run_service.create_run(core, actor, real_id, name=run_name or tag_name or None, tags=tags,
-                                     start_time=start_time, parent_run_id=parent_id)
+                                     start_time=start_time, parent_run_id=parent_id,
+                                     git_commit=commit if commit and len(commit) <= 64 else None)
     return get(core, actor, created["id"])
 
 

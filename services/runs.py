@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.models import RUN_STATUSES, TERMINAL_STATUSES, MetricSeries, Param, Run, RunTag, now_ms
+from db.models import RUN_STATUSES, TERMINAL_STATUSES, MetricSeries, Param, Run, RunTag, User, now_ms
 from services import audit, validation
 from services.access import require_experiment, require_run
 from services.context import Actor, Core
@@ -126,6 +126,8 @@ def get_run(core: Core, actor: Actor, run_id: str) -> dict:
         data = run_dict(run, *_details(session, run))
         data["child_run_ids"] = list(session.execute(select(Run.id).where(
             Run.parent_pk == run.pk, Run.deleted_at.is_(None)).order_by(Run.start_time)).scalars())
+        data["user"] = session.execute(select(User.username).where(User.id == run.user_id)).scalar() \
+            if run.user_id else None
     return data
 
 

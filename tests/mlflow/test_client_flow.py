@@ -16,13 +16,16 @@ from mlflow.entities import ViewType  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 
 
+COMMIT = "0f06c93a1e2b3c4d5e6f708192a3b4c5d6e7f809"  # what the client tags a run with in a git checkout
+
+
 def _train(tmp_path: Path) -> dict:
     """A training script's calls; returns the ids it saw."""
     model = tmp_path / "model.pkl"
     model.write_bytes(b"\x80\x04weights" * 1000)
     report = tmp_path / "report.json"
     report.write_text('{"accuracy": 0.95, "loss": NaN}')  # Python's json.dump writes NaN like this
-    with mlflow.start_run(run_name="parent") as parent:
+    with mlflow.start_run(run_name="parent", tags={"mlflow.source.git.commit": COMMIT}) as parent:
         mlflow.log_param("alpha", 0.1)
         mlflow.log_params({"algorithm": "MultinomialNB", "max_features": 10000})
         for step in range(5):
@@ -81,6 +84,7 @@ def _same_runs_in_v1(server: Server, ids: dict, experiment_id: str) -> None:
     got = server.v1("GET", f"/api/v1/runs/{ids['parent']}").json()
     assert got["experiment_id"] == experiment_id and got["status"] == "FINISHED" and got["name"] == "parent"
     assert got["parameters"]["alpha"] == "0.1" and got["tags"]["stage"] == "baseline"
+    assert got["git_commit"] == COMMIT  # shown in the run page's header like our client's
     assert got["metrics"]["accuracy"]["last"] == 0.95 and got["metrics"]["loss"]["count"] == 5
     assert got["metrics"]["loss"]["min"] == pytest.approx(0.2) and got["metrics"]["loss"]["max"] == 1.0
     assert got["child_run_ids"] == [ids["child"]]

@@ -137,6 +137,13 @@ def test_run_page_charts_follow_the_version(backend: Any, core: Any, seed: Seed)
     assert "look at step 10" in text(notes) and default_search == ""
 
 
+def test_run_page_header_says_who_ran_it_and_the_commit(backend: Any, core: Any, seed: Seed) -> None:
+    made = runs.create_run(core, seed.alice, seed.experiment_id, "with-commit", git_commit="9fceb02d0ae598e95dc9")
+    with signed_in(backend, seed.alice):
+        header = text(run.load_run(made["id"], {}).children[0])
+    assert "by alice" in header and "commit 9fceb02d" in header and "9fceb02d0" not in header
+
+
 def test_run_page_chart_options_come_from_the_url_and_go_back_to_it(backend: Any, core: Any, seed: Seed) -> None:
     run_id = seed.run_ids[0]
     with signed_in(backend, seed.alice):
