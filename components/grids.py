@@ -88,13 +88,13 @@ def experiments_grid(rows: list[dict], metric: str | None = None, mode: str | No
 def experiment_column_defs(metric: str | None, mode: str | None) -> list[dict]:
     return [_link("name", "Experiment", "/experiments/", flex=2, minWidth=180),
             {"field": "status", "headerName": "Status", "cellRenderer": "StatusBadge", "width": 110},
-            {"field": "hypothesis", "headerName": "Hypothesis", "flex": 3, "minWidth": 200,
+            {"field": "hypothesis", "headerName": "Hypothesis", "flex": 3, "minWidth": 150,
              "tooltipField": "hypothesis"},
             {"field": "run_count", "headerName": "Runs", "type": "numericColumn", "width": 90},
             *best_columns(metric, mode),
-            {"field": "last_activity", "headerName": "Last activity", "valueFormatter": TIME, "width": 160,
+            {"field": "last_activity", "headerName": "Last activity", "valueFormatter": TIME, "width": 150,
              "sort": "desc"},
-            {"field": "created_at", "headerName": "Created", "valueFormatter": TIME, "width": 160}]
+            {"field": "created_at", "headerName": "Created", "valueFormatter": TIME, "width": 150}]
 
 
 def run_column_defs(columns: dict, aggregates: list[str], sort: list[tuple[str, str]]) -> list[dict]:
