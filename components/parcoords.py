@@ -10,36 +10,55 @@ import plotly.graph_objects as go
 from components.compare import PALETTE, is_number, metric_keys, numeric_params
 
 MAX_BRUSHED_AXES = 100
+MAX_CATEGORIES = 20  # a text param with more distinct values gets no axis (unreadable ticks)
 
 
-def parcoords_dimensions(runs: list[dict]) -> list[tuple[str, str]]:
-    """[(kind, key)]: numeric params then metrics (last value), in a stable order the brushing relies on."""
+def parcoords_dimensions(runs: list[dict]) -> list[tuple]:
+    """[(kind, key[, categories])]: params by key (numeric ones as numbers, text ones with at most MAX_CATEGORIES
+    values as a category axis), then metrics (last value), in a stable order the brushing relies on."""
     with_last = {k for r in runs for k, m in r["metrics"].items() if is_number((m or {}).get("last"))}
-    return [("param", k) for k in numeric_params(runs)] + [("metric", k) for k in metric_keys(runs) if k in with_last]
+    params = [("param", k) for k in numeric_params(runs)] + category_params(runs)
+    return sorted(params, key=lambda dim: dim[1]) + [("metric", k) for k in metric_keys(runs) if k in with_last]
 
 
-def dimension_value(run: dict, dim: tuple[str, str] | list) -> float | None:
-    kind, key = dim
-    value = run["params"].get(key) if kind == "param" else (run["metrics"].get(key) or {}).get("last")
+def category_params(runs: list[dict]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """("category", key, its values sorted) for each text param with 1 to MAX_CATEGORIES distinct values."""
+    numeric, values = set(numeric_params(runs)), {}
+    for run in runs:
+        for key, value in run["params"].items():
+            if key not in numeric:
+                values.setdefault(key, set()).add(str(value))
+    return [("category", key, tuple(sorted(found))) for key, found in sorted(values.items())
+            if len(found) <= MAX_CATEGORIES]
+
+
+def _raw_value(run: dict, dim: tuple | list) -> Any:
+    kind, key = dim[0], dim[1]
+    if kind == "metric":
+        return (run["metrics"].get(key) or {}).get("last")
+    value = run["params"].get(key)
+    if kind == "category":  # the value's place among the axis's categories
+        return float(dim[2].index(str(value))) if value is not None and str(value) in dim[2] else None
+    return value
+
+
+def dimension_value(run: dict, dim: tuple | list) -> float | None:
+    value = _raw_value(run, dim)
     return float(value) if is_number(value) else None
 
 
-def dimension_column(runs: list[dict], dim: tuple[str, str] | list) -> np.ndarray:
+def dimension_column(runs: list[dict], dim: tuple | list) -> np.ndarray:
     """The dimension's value for every run as float64, NaN where a run has none (sent as a compact typed array)."""
-    kind, key = dim
-    if kind == "param":
-        raw = [r["params"].get(key) for r in runs]
-    else:
-        raw = [(r["metrics"].get(key) or {}).get("last") for r in runs]
+    raw = [_raw_value(r, dim) for r in runs]
     return np.array([float(v) if is_number(v) else math.nan for v in raw], dtype=np.float64)
 
 
-def dimension_label(dim: tuple[str, str] | list) -> str:
-    return dim[1] if dim[0] == "param" else f"{dim[1]} (last)"
+def dimension_label(dim: tuple | list) -> str:
+    return f"{dim[1]} (last)" if dim[0] == "metric" else dim[1]
 
 
 def parcoords_figure(runs: list[dict], color_metric: str | None, constraints: dict | None = None,
-                     dims: list[tuple[str, str]] | None = None) -> go.Figure:
+                     dims: list[tuple] | None = None) -> go.Figure:
     """One axis per dimension (dims: parcoords_dimensions(runs), passed when already known); constraints
     ({str(index): [[lo, hi], ...]}) preset the brushed ranges. Values go out as float64 typed arrays."""
     dims = parcoords_dimensions(runs) if dims is None else dims
@@ -48,6 +67,9 @@ def parcoords_figure(runs: list[dict], color_metric: str | None, constraints: di
         columns = []
         for i, dim in enumerate(dims):
             column = {"label": dimension_label(dim), "values": dimension_column(runs, dim)}
+            if dim[0] == "category":
+                column.update(tickvals=list(range(len(dim[2]))), ticktext=list(dim[2]),
+                              range=[0, max(len(dim[2]) - 1, 1)])
             ranges = (constraints or {}).get(str(i))
             if ranges:
                 column["constraintrange"] = ranges[0] if len(ranges) == 1 else ranges
@@ -113,7 +135,7 @@ def _num(value: float) -> str:
     return f"{value:.8g}"
 
 
-def axis_labels(runs: list[dict], dims: list[tuple[str, str]] | None = None) -> list[str]:
+def axis_labels(runs: list[dict], dims: list[tuple] | None = None) -> list[str]:
     return [dimension_label(dim) for dim in (parcoords_dimensions(runs) if dims is None else dims)]
 
 

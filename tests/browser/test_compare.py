@@ -63,14 +63,14 @@ def test_select_runs_then_compare_shows_differing_params_and_curves(duo: DashCom
 
 
 def test_brushing_the_parcoords_narrows_the_tables(duo: DashComposite, seed: Seed) -> None:
-    chosen = seed.run_ids[:6]  # alpha 0.1 … 0.6: axis 0
+    chosen = seed.run_ids[:6]  # algorithm (NB/SVM) is axis 0, alpha 0.1 … 0.6 axis 1
     login(duo, "alice", next_path=f"/compare?runs={','.join(chosen)}&metrics=loss")
     duo.wait_for_contains_text("#compare-content h1", "Compare 6 runs")
     duo.wait_for_element("#compare-parcoords .parcoords")
     duo.wait_for_contains_text("#compare-metrics", "run-005")
     assert duo.find_element("#compare-selection").text == ""
     duo.driver.execute_script("Plotly.restyle(document.querySelector('#compare-parcoords .js-plotly-plot'),"
-                              " {'dimensions[0].constraintrange': [[0.15, 0.35]]})")
+                              " {'dimensions[1].constraintrange': [[0.15, 0.35]]})")
     duo.wait_for_contains_text("#compare-selection", "Brushed: 2 of 6 runs shown")
     _wait(duo, "return document.querySelectorAll('#compare-metrics tbody tr').length === 2",
           "the metric table never narrowed to the two brushed runs")
@@ -85,11 +85,11 @@ def test_brushing_the_parcoords_narrows_the_tables(duo: DashComposite, seed: See
     duo.wait_for_contains_text("#compare-metrics", "run-002")
     assert "run-005" not in duo.find_element("#compare-metrics").text
     _wait(duo, "const gd = document.querySelector('#compare-parcoords .js-plotly-plot');"
-               "return gd && gd.data && JSON.stringify(gd.data[0].dimensions[0].constraintrange) === '[0.15,0.35]'",
+               "return gd && gd.data && JSON.stringify(gd.data[0].dimensions[1].constraintrange) === '[0.15,0.35]'",
           "the restored brush is not drawn on the alpha axis")
     assert duo.get_logs() == []
     duo.driver.execute_script("Plotly.restyle(document.querySelector('#compare-parcoords .js-plotly-plot'),"
-                              " {'dimensions[0].constraintrange': null})")
+                              " {'dimensions[1].constraintrange': null})")
     duo.wait_for_text_to_equal("#compare-selection", "")
     duo.wait_for_contains_text("#compare-metrics", "run-005")
     WebDriverWait(duo.driver, 10).until(lambda d: "brush=" not in d.current_url, "a cleared brush stayed in the URL")

@@ -116,16 +116,19 @@ def test_runs_of_another_team_are_not_found_and_partial_access_is_said(backend: 
 def test_brushing_a_parcoords_axis_narrows_the_tables(backend: Any, seed: Seed) -> None:
     data = _data(_page(backend, seed.alice, runs=",".join(seed.run_ids)))
     dims = parcoords.parcoords_dimensions(_runs(backend, seed.alice, data))
-    assert dims[0] == ("param", "alpha")  # "algorithm" is text: not an axis
-    brush = compare.update_brush([{"dimensions[0].constraintrange": [[0.15, 0.35]]}, [0]], {})
-    assert brush == {"0": [[0.15, 0.35]]}
+    assert dims[:2] == [("category", "algorithm", ("NB", "SVM")), ("param", "alpha")]  # text: a category axis
+    brush = compare.update_brush([{"dimensions[1].constraintrange": [[0.15, 0.35]]}, [0]], {})
+    assert brush == {"1": [[0.15, 0.35]]}
     params, table, label = _tables(backend, seed, data, brush)
     assert "Brushed: 2 of 6 runs shown" in text(label)
     assert "run-001" in text(table) and "run-002" in text(table) and "run-003" not in text(table)
-    assert compare.update_brush([{"dimensions[0].constraintrange": None}, [0]], brush) == {}
+    assert compare.update_brush([{"dimensions[1].constraintrange": None}, [0]], brush) == {}
     with pytest.raises(PreventUpdate):  # an unrelated restyle (e.g. colour) changes nothing
         compare.update_brush([{"line.color": "red"}, [0]], brush)
-    empty = _tables(backend, seed, data, {"0": [[50, 60]]})
+    svm = _tables(backend, seed, data, {"0": [[0.8, 1.2]]})[1]  # the "SVM" tick of the algorithm axis
+    assert "run-001" in text(svm) and "run-003" in text(svm) and "run-000" not in text(svm) \
+        and "run-002" not in text(svm)
+    empty = _tables(backend, seed, data, {"1": [[50, 60]]})
     assert "No run lies inside every brushed range" in text(empty[0])
 
 
@@ -300,17 +303,18 @@ def test_group_by_a_tag_and_failing_gates_are_marked(backend: Any, seed: Seed) -
 
 def test_brush_is_written_to_the_url_by_axis_label_and_restored(backend: Any, seed: Seed) -> None:
     data = _data(_page(backend, seed.alice, runs=",".join(seed.run_ids)))
-    brush = {"0": [[0.15, 0.35]], "2": [[0.5, 0.7], [0.9, 1.1]]}  # alpha, then loss (last)
+    brush = {"1": [[0.15, 0.35]], "3": [[0.5, 0.7], [0.9, 1.1]]}  # alpha, then loss (last)
     axes = find(_page(backend, seed.alice, runs=",".join(seed.run_ids)), ids.COMPARE_AXES).data
-    assert axes == ["alpha", "accuracy (last)", "loss (last)"]
+    assert axes == ["algorithm", "alpha", "accuracy (last)", "loss (last)"]
     search = compare.sync_url(_first(data), "loss", True, {"runs": "a,b"}, "param:alpha", brush, axes)
     assert search.endswith("&metrics=loss&group=param:alpha&brush=alpha~0.15_0.35,loss+%28last%29~0.5_0.7~0.9_1.1")
     assert parcoords.decode_brush(axes, "loss (last)~0.5_0.7~0.9_1.1,alpha~0.15_0.35") == brush
     assert parcoords.decode_brush(axes, "nope~1_2,alpha~x_1,alpha~1") == {}  # unknown axis, bad numbers
     page = _page(backend, seed.alice, runs=",".join(seed.run_ids), brush="alpha~0.15_0.35")
-    assert find(page, ids.COMPARE_BRUSH).data == {"0": [[0.15, 0.35]]}
+    assert find(page, ids.COMPARE_BRUSH).data == {"1": [[0.15, 0.35]]}
     dims = find(page, ids.COMPARE_PARCOORDS).figure.data[0].dimensions
-    assert list(dims[0].constraintrange) == [0.15, 0.35] and dims[1].constraintrange is None
+    assert list(dims[1].constraintrange) == [0.15, 0.35] and dims[2].constraintrange is None
+    assert list(dims[0].ticktext) == ["NB", "SVM"] and list(dims[0].tickvals) == [0, 1]
     label = _tables(backend, seed, data, find(page, ids.COMPARE_BRUSH).data)[2]
     assert "Brushed: 2 of 6 runs shown" in text(label)
 
