@@ -12,7 +12,8 @@ from callbacks.common import actor, core
 from components import ids
 from components.common import not_found, page_header, status_badge
 from components.grids import run_column_defs, run_grid
-from components.url_state import (format_sort, parse_aggregates, parse_filter, parse_list, parse_sort,
+from components.run_columns import column_chooser
+from components.url_state import (format_sort, parse_aggregates, parse_filter, parse_hidden, parse_list, parse_sort,
                                   run_table_search, selected_ids)
 from services import experiments, projects, run_table
 from services.errors import NotFound, ServiceError
@@ -37,7 +38,8 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
         return not_found("experiment")
     aggregates, sort, filter_model = parse_aggregates(query.get("agg")), parse_sort(query.get("sort")), \
         parse_filter(query.get("filter"))
-    defs, top_level = run_column_defs(columns, aggregates, sort), query.get("top") == "1"
+    hidden = parse_hidden(query.get("hide"))
+    defs, top_level = run_column_defs(columns, aggregates, sort, hidden), query.get("top") == "1"
     trends = [dbc.Button("Trends & cost", href=f"/experiments/{exp['id']}/trends", color="light", size="sm",
                          className="border", id="exp-trends-link")]
     header = page_header(exp["name"], exp["description"] or None, trends,
@@ -50,6 +52,7 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
         html.Span(id=ids.RUN_SELECTION, className="small ms-3"),
         dbc.Button("Compare selected", id=ids.RUN_COMPARE, color="primary", size="sm", className="ms-3",
                    href="/compare?runs=" + ",".join(parse_list(query.get("sel"))), disabled=not query.get("sel")),
+        column_chooser(columns, hidden),
         dbc.Button("Download CSV", id=ids.RUN_EXPORT, color="light", size="sm", className="ms-3 border"),
         dbc.Switch(id=ids.RUN_TOP_LEVEL, label="Top-level runs only", value=top_level,
                    className="small ms-3 mb-0"),
@@ -63,7 +66,7 @@ def load_experiment(experiment_id: str | None, query: dict | None) -> html.Div:
                      run_grid(defs, filter_model, parse_list(query.get("sel"))),
                      dcc.Store(id=ids.RUN_FIRST_BLOCK, data=first_block(exp["id"], sort, filter_model, top_level)),
                      dcc.Store(id=ids.RUN_ROWS_REQUEST), dcc.Store(id=ids.EXP_SEEN, data=version),
-                     dcc.Store(id=ids.EXP_COLUMNS, data=columns),
+                     dcc.Store(id=ids.EXP_COLUMNS, data=columns), dcc.Store(id=ids.EXP_HIDDEN, data=hidden),
                      dcc.Interval(id=ids.EXP_TICK, interval=REFRESH_MS,
                                   disabled=not core().settings.enable_real_time_plots)])
 
@@ -96,7 +99,7 @@ def get_rows(request: dict | None, experiment_id: str, top_level: bool | None = 
 
 
 def refresh(_tick: int, experiment_id: str, seen: int | None, known: dict | None, aggregates: list | None,
-            request: dict | None) -> tuple:
+            request: dict | None, hidden: list | None = None) -> tuple:
     """Idle ticks cost one counter read; when it moved, new columns are added and the table refetched."""
     version = core().bus.version(scope(experiment_id))
     if seen is None or version == seen:
@@ -105,41 +108,49 @@ def refresh(_tick: int, experiment_id: str, seen: int | None, known: dict | None
     if columns == known:
         return version, no_update, no_update
     sort = [(s["colId"], s.get("sort", "asc")) for s in (request or {}).get("sortModel") or []]
-    return version, columns, run_column_defs(columns, aggregates or [], sort)
+    return version, columns, run_column_defs(columns, aggregates or [], sort, hidden)
 
 
-def change_aggregates(aggregates: list | None, columns: dict | None, request: dict | None) -> list[dict]:
+def change_columns(aggregates: list | None, hidden: list | None, columns: dict | None,
+                   request: dict | None) -> list[dict]:
+    """The shown aggregates or the column chooser changed: the same columns, some hidden or added."""
     sort = [(s["colId"], s.get("sort", "asc")) for s in (request or {}).get("sortModel") or []]
-    return run_column_defs(columns or {}, aggregates or [], sort)
+    return run_column_defs(columns or {}, aggregates or [], sort, hidden)
 
 
 def sync_url(request: dict | None, selected: list | dict | None, aggregates: list | None,
-             top_level: bool | None = False) -> tuple:
+             top_level: bool | None = False, hidden: list | None = None) -> tuple:
     """The address bar follows the table (sort, filter, selection, shown aggregates) so the link can be shared."""
     ids_ = selected_ids(selected)
     request = request or {}
     search = run_table_search(request.get("sortModel"), request.get("filterModel"), ids_, aggregates or [],
-                              bool(top_level))
+                              bool(top_level), hidden)
     label = f"{len(ids_)} selected" if ids_ else ""
     return search, label
 
 
 def export_csv(clicks: int | None, request: dict | None, experiment_id: str, columns: dict | None,
-               aggregates: list | None, top_level: bool | None = False) -> dict:
+               aggregates: list | None, top_level: bool | None = False, hidden: list | None = None) -> dict:
     """Every run matching the table's current sort and filter, with the shown columns, as a CSV download."""
     if not clicks:
         raise PreventUpdate
     request = request or {}
     rows = run_table.export_rows(core(), actor(), experiment_id, request.get("sortModel"), request.get("filterModel"),
                                  top_level=bool(top_level))
-    return dcc.send_string(runs_csv(rows, columns or {}, aggregates or []), f"runs-{experiment_id[:8]}.csv")
+    return dcc.send_string(runs_csv(rows, columns or {}, aggregates or [], hidden),
+                           f"runs-{experiment_id[:8]}.csv")
 
 
-def runs_csv(rows: list[dict], columns: dict, aggregates: list[str]) -> str:
-    fields = [("id", "id"), ("name", "name"), ("status", "status"), ("user", "user"), ("start_time", "start_time"),
-              ("duration", "duration_s"), ("parent_run_id", "parent_run_id")]
-    fields += [(f"p:{p['key']}", f"param.{p['key']}") for p in columns.get("params", [])]
-    fields += [(f"m:{k}:{agg}", f"metric.{k}.{agg}") for k in columns.get("metrics", [])
+def runs_csv(rows: list[dict], columns: dict, aggregates: list[str], hidden: list[str] | None = None) -> str:
+    """The rows with the table's shown columns (id and name always)."""
+    off = set(hidden or ())
+    fields = [("id", "id"), ("name", "name")] + [
+        (field, header) for field, header, choice in
+        [("status", "status", "status"), ("user", "user", "user"), ("start_time", "start_time", "start_time"),
+         ("duration", "duration_s", "duration"), ("parent_run_id", "parent_run_id", "parent")] if choice not in off]
+    fields += [(f"p:{p['key']}", f"param.{p['key']}") for p in columns.get("params", [])
+               if f"p:{p['key']}" not in off]
+    fields += [(f"m:{k}:{agg}", f"metric.{k}.{agg}") for k in columns.get("metrics", []) if f"m:{k}" not in off
                for agg in ["last", *[a for a in aggregates if a != "last"]]]
     out = io.StringIO()
     writer = csv.writer(out)
@@ -170,17 +181,18 @@ def register(app: Dash) -> None:
                  Output(ids.RUN_GRID, "columnDefs"),
                  Input(ids.EXP_TICK, "n_intervals"), State(ids.EXP_ID, "data"), State(ids.EXP_SEEN, "data"),
                  State(ids.EXP_COLUMNS, "data"), State(ids.RUN_AGGREGATES, "value"),
-                 State(ids.RUN_GRID, "getRowsRequest"), prevent_initial_call=True)(refresh)
+                 State(ids.RUN_GRID, "getRowsRequest"), State(ids.EXP_HIDDEN, "data"),
+                 prevent_initial_call=True)(refresh)
     app.callback(Output(ids.RUN_GRID, "columnDefs", allow_duplicate=True), Input(ids.RUN_AGGREGATES, "value"),
-                 State(ids.EXP_COLUMNS, "data"), State(ids.RUN_GRID, "getRowsRequest"),
-                 prevent_initial_call=True)(change_aggregates)
+                 Input(ids.EXP_HIDDEN, "data"), State(ids.EXP_COLUMNS, "data"), State(ids.RUN_GRID, "getRowsRequest"),
+                 prevent_initial_call=True)(change_columns)
     app.callback(Output(ids.EXP_URL, "search"), Output(ids.RUN_SELECTION, "children"),
                  Input(ids.RUN_GRID, "getRowsRequest"), Input(ids.RUN_GRID, "selectedRows"),
-                 Input(ids.RUN_AGGREGATES, "value"), Input(ids.RUN_TOP_LEVEL, "value"),
+                 Input(ids.RUN_AGGREGATES, "value"), Input(ids.RUN_TOP_LEVEL, "value"), Input(ids.EXP_HIDDEN, "data"),
                  prevent_initial_call=True)(sync_url)
     app.callback(Output(ids.RUN_DOWNLOAD, "data"), Input(ids.RUN_EXPORT, "n_clicks"),
                  State(ids.RUN_GRID, "getRowsRequest"), State(ids.EXP_ID, "data"), State(ids.EXP_COLUMNS, "data"),
-                 State(ids.RUN_AGGREGATES, "value"), State(ids.RUN_TOP_LEVEL, "value"),
+                 State(ids.RUN_AGGREGATES, "value"), State(ids.RUN_TOP_LEVEL, "value"), State(ids.EXP_HIDDEN, "data"),
                  prevent_initial_call=True)(export_csv)
     app.clientside_callback(ClientsideFunction("et", "refreshRunGrid"), Input(ids.EXP_SEEN, "data"),
                             prevent_initial_call=True)

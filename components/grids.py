@@ -97,9 +97,10 @@ def experiment_column_defs(metric: str | None, mode: str | None) -> list[dict]:
             {"field": "created_at", "headerName": "Created", "valueFormatter": TIME, "width": 150}]
 
 
-def run_column_defs(columns: dict, aggregates: list[str], sort: list[tuple[str, str]]) -> list[dict]:
+def run_column_defs(columns: dict, aggregates: list[str], sort: list[tuple[str, str]],
+                    hidden: list[str] | None = None) -> list[dict]:
     """Fixed columns (Gate when the experiment has criteria), then one per param key and one per metric key and
-    aggregate; sort applied from the URL."""
+    aggregate; sort applied from the URL; `hidden` columns ("user", "p:<param>", "m:<metric>") hidden."""
     order = {col: (direction, index) for index, (col, direction) in enumerate(sort)}
     fixed = [_link("name", "Run", "/runs/", pinned="left", width=220, **TEXT_FILTER),
              {"field": "status", "headerName": "Status", "cellRenderer": "StatusBadge", "width": 130, **TEXT_FILTER},
@@ -116,7 +117,16 @@ def run_column_defs(columns: dict, aggregates: list[str], sort: list[tuple[str, 
                for key in columns.get("metrics", []) for agg in ["last", *[a for a in aggregates if a != "last"]]]
     defs = fixed + ([{"headerName": "Parameters", "children": params}] if params else []) \
         + ([{"headerName": "Metrics", "children": metrics}] if metrics else [])
-    return [_with_sort(col, order) for col in defs]
+    return [_with_hidden(_with_sort(col, order), set(hidden or ())) for col in defs]
+
+
+def _with_hidden(col: dict, hidden: set[str]) -> dict:
+    """hide: True on a hidden column (a metric's key hides all its aggregates); AG Grid keeps its width and sort."""
+    if "children" in col:
+        return {**col, "children": [_with_hidden(c, hidden) for c in col["children"]]}
+    field = col["field"]
+    choice = field.rsplit(":", 1)[0] if field.startswith("m:") else field
+    return {**col, "hide": True} if choice in hidden else col
 
 
 def _with_sort(col: dict, order: dict) -> dict:

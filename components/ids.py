@@ -50,6 +50,14 @@ EXP_CONTENT = "exp-content"
 EXP_TICK = "exp-tick"
 EXP_SEEN = "exp-seen-version"
 EXP_COLUMNS = "exp-columns"  # the discovered param/metric keys the grid was built with
+EXP_HIDDEN = "exp-hidden"  # the run table's hidden columns ("user", "p:<param>", "m:<metric>"), ?hide= in the URL
+RUN_COLUMNS_BUTTON = "run-columns-button"  # "Columns (12 of 30)": opens the column chooser
+RUN_COLUMNS_FILTER = "run-columns-filter"  # narrows the chooser's lists by name
+RUN_COLUMNS_ATTRS = "run-columns-attrs"  # the chooser's checklists: checked = shown
+RUN_COLUMNS_PARAMS = "run-columns-params"
+RUN_COLUMNS_METRICS = "run-columns-metrics"
+RUN_COLUMNS_ALL = "run-columns-all"
+RUN_COLUMNS_NONE = "run-columns-none"
 RUN_GRID = "run-grid"
 RUN_AGGREGATES = "run-aggregates"
 RUN_SELECTION = "run-selection"

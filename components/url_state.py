@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 MAX_SELECTED = 200
 MAX_SORT = 5
+MAX_HIDDEN = 2000  # hidden run-table columns a link may carry
 AGGREGATES = ("min", "max")
 
 
@@ -53,6 +54,11 @@ def parse_list(raw: Any, limit: int = MAX_SELECTED) -> list[str]:
     return [part for part in (p.strip() for p in raw.split(",")) if part][:limit]
 
 
+def parse_hidden(raw: Any) -> list[str]:
+    """?hide=user,p:lr,m:loss → the run table's hidden columns."""
+    return parse_list(raw, MAX_HIDDEN)
+
+
 def parse_aggregates(raw: Any) -> list[str]:
     return [a for a in parse_list(raw) if a in AGGREGATES]
 
@@ -66,11 +72,11 @@ def selected_ids(selected_rows: Any) -> list[str]:
 
 
 def run_table_search(sort_model: list | None, filter_model: dict | None, selected: list[str],
-                     aggregates: list[str], top_level: bool = False) -> str:
+                     aggregates: list[str], top_level: bool = False, hidden: list[str] | None = None) -> str:
     """The query string for the run table's state ("" when everything is default)."""
     pairs = [("sort", format_sort(sort_model)), ("filter", format_filter(filter_model)),
              ("sel", ",".join(selected[:MAX_SELECTED])), ("agg", ",".join(a for a in aggregates if a in AGGREGATES)),
-             ("top", "1" if top_level else "")]
+             ("top", "1" if top_level else ""), ("hide", ",".join((hidden or [])[:MAX_HIDDEN]))]
     query = urlencode([(k, v) for k, v in pairs if v], safe=":,")
     return f"?{query}" if query else ""
 

@@ -110,6 +110,28 @@ def test_shared_link_restores_sort_filter_and_selection(duo: DashComposite, seed
     assert duo.get_logs() == []
 
 
+def test_column_chooser_hides_columns_and_the_link_keeps_them_hidden(duo: DashComposite, seed: Seed) -> None:
+    duo.driver.get(f"{duo.server.url}/experiments/{seed.experiment_id}")
+    _wait_first_run(duo, "run-029")
+    header = "#run-grid .ag-header"
+    assert "algorithm" in duo.find_element(header).text and "User" in duo.find_element(header).text
+    duo.find_element("#run-columns-button").click()
+    duo.wait_for_element(".column-chooser #run-columns-params")
+    for name in ("algorithm", "User"):
+        box = duo.driver.find_element(By.XPATH, f"//div[contains(@class,'column-chooser')]//label[text()='{name}']")
+        duo.driver.execute_script("arguments[0].click()", box)  # the popover may reach below the window
+    duo.wait_for_text_to_equal("#run-columns-button", "Columns (7 of 9)")
+    WebDriverWait(duo.driver, 10).until(lambda d: "algorithm" not in d.find_element(By.CSS_SELECTOR, header).text,
+                                        "the unchecked param column stayed in the table")
+    _wait_url(duo, "hide=user,p:algorithm")
+    shot(duo, "05b-column-chooser")
+    duo.driver.get(_url(duo))  # the shared link: the same columns hidden
+    _wait_first_run(duo, "run-029")
+    assert "algorithm" not in duo.find_element(header).text and "User" not in duo.find_element(header).text
+    assert "alpha" in duo.find_element(header).text
+    assert duo.get_logs() == []
+
+
 def test_metric_filter_from_url_uses_number_filter_and_formats_values(duo: DashComposite, seed: Seed) -> None:
     flt = '{"m:accuracy:last":{"filterType":"number","type":"greaterThan","filter":0.9}}'
     duo.driver.get(f"{duo.server.url}/experiments/{seed.experiment_id}?filter={quote(flt)}")

@@ -1,9 +1,12 @@
 """Helpers for callback unit tests: run a callback as a signed-in user; read a component tree as text."""
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
 from dash.development.base_component import Component
 from flask import g
 
@@ -16,6 +19,17 @@ def signed_in(app: Any, actor: Actor, path: str = "/") -> Iterator[None]:
     with app.server.test_request_context(path, base_url="http://tracker.example:8003"):
         g.session_actor = actor
         yield
+
+
+@contextmanager
+def triggered(component: str | dict, prop: str, value: Any) -> Iterator[None]:
+    """What Dash puts in callback_context when `component.prop` changed to `value`."""
+    name = component if isinstance(component, str) else json.dumps(component, sort_keys=True, separators=(",", ":"))
+    token = context_value.set(AttributeDict(triggered_inputs=[{"prop_id": f"{name}.{prop}", "value": value}]))
+    try:
+        yield
+    finally:
+        context_value.reset(token)
 
 
 def walk(node: Any) -> Iterator[Any]:

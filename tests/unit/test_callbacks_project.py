@@ -1,13 +1,9 @@
 """Project page callbacks as plain functions: best metric column, compare experiments, settings and sharing."""
 from __future__ import annotations
 
-import json
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from dash._callback_context import context_value
-from dash._utils import AttributeDict
 from dash.exceptions import PreventUpdate
 
 from callbacks import project, project_settings
@@ -15,7 +11,7 @@ from components import ids
 from services import accounts, comparison, metrics, projects, runs
 from services.metrics import Point
 from tests.browser.seed import PASSWORD, Seed, seed_dashboard
-from tests.unit.dash_tree import find, signed_in, text
+from tests.unit.dash_tree import find, signed_in, text, triggered
 
 ROLE = ids.PROJECT_SHARE_ROLE
 REMOVE = ids.PROJECT_SHARE_REMOVE
@@ -24,17 +20,6 @@ REMOVE = ids.PROJECT_SHARE_REMOVE
 @pytest.fixture
 def seed(core: Any) -> Seed:
     return seed_dashboard(core, run_count=6)
-
-
-@contextmanager
-def triggered(component: str | dict, prop: str, value: Any) -> Iterator[None]:
-    """What Dash puts in callback_context when `component.prop` changed to `value`."""
-    name = component if isinstance(component, str) else json.dumps(component, sort_keys=True, separators=(",", ":"))
-    token = context_value.set(AttributeDict(triggered_inputs=[{"prop_id": f"{name}.{prop}", "value": value}]))
-    try:
-        yield
-    finally:
-        context_value.reset(token)
 
 
 def _admin_alice(core: Any) -> Any:
