@@ -1,4 +1,6 @@
-"""Browser fixtures: one seeded app on SQLite, one dash server thread and ONE headless Chromium per session."""
+"""Browser fixtures: one seeded app on SQLite, one dash server thread and ONE headless Chromium for the package
+(torn down when the browser tests end: dash.testing stops its server by raising SystemExit in every thread started
+since, so later tests' threads must not be alive then)."""
 from __future__ import annotations
 
 import os
@@ -28,14 +30,14 @@ def pytest_setup_options() -> Options:
     return options
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def seeded_app() -> Iterator[tuple]:
     tmp = tempfile.mkdtemp(prefix="et-browser-")
     app = create_app(Settings(data_dir=tmp, secret_key="browser-test-secret", log_level="WARNING"))
     yield app, seed_dashboard(app.server.extensions[CORE_KEY])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def duo(seeded_app: tuple, request: pytest.FixtureRequest) -> Iterator[DashComposite]:
     """dash_duo's composite (server thread + Chrome), built once and shared by every browser test."""
     app, _seed_data = seeded_app
@@ -47,7 +49,7 @@ def duo(seeded_app: tuple, request: pytest.FixtureRequest) -> Iterator[DashCompo
             yield composite
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def seed(seeded_app: tuple) -> Seed:
     return seeded_app[1]
 
