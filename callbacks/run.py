@@ -53,8 +53,7 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
                                    html.Div(table, id=ids.RUN_METRIC_TABLE)]), className="mb-3"),
             _relatives(run, exp["id"]),
             html.Div(kv_card("Tags", run["tags"], "No tags.", card_id=ids.TAG_VIEW), id=ids.RUN_TAGS),
-            kv_card("Environment", {**run["environment"], **({"git_commit": run["git_commit"]}
-                                                              if run["git_commit"] else {})}, "Not recorded.")]
+            kv_card("Environment", _environment(run), "Not recorded.")]
     picker = dcc.Dropdown(id=ids.RUN_METRIC_KEYS, options=keys, value=chosen, multi=True,
                           placeholder="Choose metrics to chart", className="mb-2")
     right = [picker, chart_options(view), dcc.Store(id=ids.RUN_START_MS, data=start_ms),
@@ -73,6 +72,16 @@ def load_run(run_id: str | None, query: dict | None) -> html.Div:
 
 def _chart_grid(charts: list, view: ChartView) -> dbc.Row:
     return dbc.Row([dbc.Col(c, md=12 // view.per_row, className="mb-3") for c in charts])
+
+
+MLFLOW_SOURCE_TAGS = {"mlflow.source.name": "source", "mlflow.source.type": "source_type",
+                      "mlflow.source.git.branch": "git_branch"}  # what the mlflow client records of the environment
+
+
+def _environment(run: dict) -> dict:
+    """The recorded environment, its git commit, and where the mlflow client says the run came from."""
+    found = {name: run["tags"][tag] for tag, name in MLFLOW_SOURCE_TAGS.items() if run["tags"].get(tag)}
+    return {**found, **run["environment"], **({"git_commit": run["git_commit"]} if run["git_commit"] else {})}
 
 
 def _subtitle(run: dict) -> str:

@@ -138,10 +138,14 @@ def test_run_page_charts_follow_the_version(backend: Any, core: Any, seed: Seed)
 
 
 def test_run_page_header_says_who_ran_it_and_the_commit(backend: Any, core: Any, seed: Seed) -> None:
-    made = runs.create_run(core, seed.alice, seed.experiment_id, "with-commit", git_commit="9fceb02d0ae598e95dc9")
+    made = runs.create_run(core, seed.alice, seed.experiment_id, "with-commit", git_commit="9fceb02d0ae598e95dc9",
+                           tags={"mlflow.source.name": "train.py", "mlflow.source.type": "LOCAL"})
     with signed_in(backend, seed.alice):
-        header = text(run.load_run(made["id"], {}).children[0])
+        page = run.load_run(made["id"], {})
+    header = text(page.children[0])
     assert "by alice" in header and "commit 9fceb02d" in header and "9fceb02d0" not in header
+    environment = text(find(page, "run-environment"))
+    assert "train.py" in environment and "LOCAL" in environment and "9fceb02d0ae598e95dc9" in environment
 
 
 def test_run_page_chart_options_come_from_the_url_and_go_back_to_it(backend: Any, core: Any, seed: Seed) -> None:
