@@ -120,7 +120,7 @@ def change_columns(aggregates: list | None, hidden: list | None, columns: dict |
 
 def sync_url(request: dict | None, selected: list | dict | None, aggregates: list | None,
              top_level: bool | None = False, hidden: list | None = None) -> tuple:
-    """The address bar follows the table (sort, filter, selection, shown aggregates) so the link can be shared."""
+    """The address bar follows the table (sort, filter, selection, aggregates, hidden columns): a shareable link."""
     ids_ = selected_ids(selected)
     request = request or {}
     search = run_table_search(request.get("sortModel"), request.get("filterModel"), ids_, aggregates or [],
