@@ -12,10 +12,9 @@ DEFAULT_PAGE = f"/experiments/{mlflow_store.DEFAULT_ID}"
 
 def default_experiment_page() -> Response | None:
     """Redirect to the user's "Default" experiment; without one the page answers its usual "not found"."""
-    who = g.get("session_actor")
-    if request.path != DEFAULT_PAGE or who is None:
+    if request.path != DEFAULT_PAGE or g.get("session_actor") is None:
         return None
-    resolved = mlflow_store.default_experiment_id(core(), who, create=False)
+    resolved = mlflow_store.default_experiment_id(core(), g.session_actor, create=False)
     return redirect(f"/experiments/{resolved}") if resolved else None
 
 
