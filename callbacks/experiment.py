@@ -107,15 +107,18 @@ def refresh(_tick: int, experiment_id: str, seen: int | None, known: dict | None
     columns = run_table.discover_columns(core(), actor(), experiment_id)
     if columns == known:
         return version, no_update, no_update
-    sort = [(s["colId"], s.get("sort", "asc")) for s in (request or {}).get("sortModel") or []]
-    return version, columns, run_column_defs(columns, aggregates or [], sort, hidden)
+    return version, columns, run_column_defs(columns, aggregates or [], _grid_sort(request), hidden)
 
 
 def change_columns(aggregates: list | None, hidden: list | None, columns: dict | None,
                    request: dict | None) -> list[dict]:
     """The shown aggregates or the column chooser changed: the same columns, some hidden or added."""
-    sort = [(s["colId"], s.get("sort", "asc")) for s in (request or {}).get("sortModel") or []]
-    return run_column_defs(columns or {}, aggregates or [], sort, hidden)
+    return run_column_defs(columns or {}, aggregates or [], _grid_sort(request), hidden)
+
+
+def _grid_sort(request: dict | None) -> list[tuple[str, str]]:
+    """The grid's current sort, from its last rows request, as run_column_defs takes it."""
+    return [(s["colId"], s.get("sort", "asc")) for s in (request or {}).get("sortModel") or []]
 
 
 def sync_url(request: dict | None, selected: list | dict | None, aggregates: list | None,

@@ -17,13 +17,15 @@ def parcoords_dimensions(runs: list[dict]) -> list[tuple]:
     """[(kind, key[, categories])]: params by key (numeric ones as numbers, text ones with at most MAX_CATEGORIES
     values as a category axis), then metrics (last value), in a stable order the brushing relies on."""
     with_last = {k for r in runs for k, m in r["metrics"].items() if is_number((m or {}).get("last"))}
-    params = [("param", k) for k in numeric_params(runs)] + category_params(runs)
+    numeric = numeric_params(runs)
+    params = [("param", k) for k in numeric] + category_params(runs, set(numeric))
     return sorted(params, key=lambda dim: dim[1]) + [("metric", k) for k in metric_keys(runs) if k in with_last]
 
 
-def category_params(runs: list[dict]) -> list[tuple[str, str, tuple[str, ...]]]:
-    """("category", key, its values sorted) for each text param with 1 to MAX_CATEGORIES distinct values."""
-    numeric, values = set(numeric_params(runs)), {}
+def category_params(runs: list[dict], numeric: set[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """("category", key, its values sorted) for each text param (not in `numeric`: numeric_params(runs)) with 1 to
+    MAX_CATEGORIES distinct values."""
+    values: dict[str, set[str]] = {}
     for run in runs:
         for key, value in run["params"].items():
             if key not in numeric:

@@ -40,8 +40,8 @@ def hidden_from(columns: dict, *shown: list[str] | None) -> list[str]:
 
 
 def button_label(columns: dict, hidden: list[str] | set[str]) -> str:
-    total = sum(len(values) for values in column_values(columns).values())
-    hidden_count = len(set(hidden) & {v for values in column_values(columns).values() for v in values})
+    choosable = {v for values in column_values(columns).values() for v in values}
+    total, hidden_count = len(choosable), len(choosable & set(hidden))
     return f"Columns ({total - hidden_count} of {total})" if hidden_count else "Columns"
 
 

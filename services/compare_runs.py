@@ -22,8 +22,8 @@ def load_runs(core: Core, actor: Actor, run_ids: list[str]) -> dict:
     """{"runs": [...in the asked order], "missing": [ids not found or not visible (one answer for both)]}.
 
     Each run: id, name, status, experiment_id, experiment_name, project_id, project_name, start_time, params
-    {key: number or text}, tags {key: text}, metrics {key: {"last", "min", "max", "count"}} and gate (its safety-gate verdict: passed,
-    failed, incomplete or no_criteria). Four queries per block of ids plus one for the experiments' gates,
+    {key: number or text}, tags {key: text}, metrics {key: {"last", "min", "max", "count"}} and gate (its
+    safety-gate verdict: passed, failed, incomplete or no_criteria). Four queries per block of ids plus one for the experiments' gates,
     never one per run.
     """
     wanted = _unique(run_ids)

@@ -50,10 +50,9 @@ def create(core: Core, actor: Actor, experiment_id: str, start_time: int | None,
     parent_id = _same_experiment_parent(core, actor, tags.get(PARENT_TAG), real_id)
     if parent_id:
         tags.pop(PARENT_TAG)
-    commit = tags.get(GIT_COMMIT_TAG)
     created = run_service.create_run(core, actor, real_id, name=run_name or tag_name or None, tags=tags,
                                      start_time=start_time, parent_run_id=parent_id,
-                                     git_commit=commit if commit and len(commit) <= 64 else None)
+                                     git_commit=run_service.usable_commit(tags.get(GIT_COMMIT_TAG)))
     return get(core, actor, created["id"])
 
 

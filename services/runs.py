@@ -76,7 +76,7 @@ def create_run(core: Core, actor: Actor, experiment_id: str, name: str | None = 
         parent = _parent(session, actor, parent_run_id, experiment_id)
         run = Run(experiment_id=experiment_id, parent_pk=parent.pk if parent else None, status=status,
                   user_id=actor.user_id, start_time=validation.timestamp_ms(start_time, "start_time", now_ms()),
-                  environment=dict(environment or {}), git_commit=git_commit or _env_commit(environment))
+                  environment=dict(environment or {}), git_commit=git_commit or usable_commit((environment or {}).get("git_commit")))
         run.name = validation.name(name, "name", 250) if name else ""
         if status in TERMINAL_STATUSES:
             run.end_time = max(run.start_time, now_ms())
@@ -93,9 +93,9 @@ def create_run(core: Core, actor: Actor, experiment_id: str, name: str | None = 
     return result
 
 
-def _env_commit(environment: dict[str, Any] | None) -> str | None:
-    """environment.git_commit fills git_commit when it looks like one (a short string), else stays in environment."""
-    value = (environment or {}).get("git_commit")
+def usable_commit(value: Any) -> str | None:
+    """A value that looks like a git commit (a short non-empty string) fills the run's git_commit (environment's
+    git_commit, the mlflow client's commit tag); anything else stays where it came from."""
     return value if isinstance(value, str) and 0 < len(value) <= 64 else None
 
 
